@@ -77,8 +77,10 @@ broker_pid() {
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
-# A real Kafka protocol check, no dependencies beyond node: ApiVersions, then a Metadata
-# request whose answer must list a broker on our port. Exit 0 only if the broker serves.
+# A real Kafka protocol check, no dependencies beyond node: ApiVersions, a Metadata
+# request whose answer must list a broker on our port, then the group coordinator must
+# and the transaction coordinator must answer. Exit 0 only if the broker serves
+# (idempotent) producers and consumer groups.
 probe() {
   if ! command -v node >/dev/null 2>&1; then
     port_open "$KAFKA_PORT"
@@ -134,8 +136,22 @@ sock.on('connect', async () => {
     const rl = r.readInt16BE(o); o += 2 + Math.max(rl, 0);
     if (p === port) ours = true;
   }
+  if (!ours) process.exit(5);
+  // Ready for consumer groups too: FindCoordinator v0 creates __consumer_offsets on a
+  // fresh broker and answers COORDINATOR_NOT_AVAILABLE until it has a leader; then
+  // OffsetFetch v2 (topics = null) answers COORDINATOR_LOAD_IN_PROGRESS until loaded.
+  const group = Buffer.from('portcullis-kafka-sh-probe');
+  const len = Buffer.alloc(2); len.writeInt16BE(group.length, 0);
+  r = await request(10, 0, Buffer.concat([len, group]));
+  if (r.readInt16BE(0) !== 0) process.exit(6);
+  r = await request(9, 2, Buffer.concat([len, group, Buffer.from([0xff, 0xff, 0xff, 0xff])]));
+  if (r.readInt32BE(0) !== 0 || r.readInt16BE(4) !== 0) process.exit(7);
+  // And for idempotent producers: InitProducerId v0 (transactional_id = null, timeout)
+  // answers COORDINATOR_LOAD_IN_PROGRESS until the transaction coordinator has loaded.
+  r = await request(22, 0, Buffer.from([0xff, 0xff, 0, 0, 0xea, 0x60]));
+  if (r.readInt16BE(4) !== 0) process.exit(8);
   clearTimeout(timer); sock.end();
-  process.exit(ours ? 0 : 5);
+  process.exit(0);
 });
 NODE
 }
