@@ -14,8 +14,8 @@ const JAVA_VECTORS: Array<[Uint8Array, number]> = [
 ];
 
 describe('murmur2', () => {
-  it.each(JAVA_VECTORS.map(([b, h]) => [b.toString('latin1'), b, h] as const))('matches Java for %j', (_name, bytes, expected) => {
-    expect(murmur2(bytes)).toBe(expected);
+  it('matches the Java client on its UtilsTest vectors', () => {
+    for (const [bytes, expected] of JAVA_VECTORS) expect(murmur2(bytes)).toBe(expected);
   });
 
   it('agrees with kafkajs DefaultPartitioner on every key length remainder and on non-ASCII keys', () => {

@@ -1,0 +1,298 @@
+import { MetricsRegistry, silentLogger } from '@portcullis/common';
+import { describe, expect, it } from 'vitest';
+import type { BusBatch, BusRecord } from '../src/bus.js';
+import { MemoryBus } from '../src/memory-bus.js';
+import { partitionForKey } from '../src/partitioner.js';
+import { byKey, text, waitFor } from './helpers.js';
+
+const rec = (key: string | null, value: string | null) => ({ key, value: value === null ? null : Buffer.from(value) });
+
+async function busWith(topic: string, partitions: number, cleanupPolicy: 'delete' | 'compact' = 'delete', extra: Partial<ConstructorParameters<typeof MemoryBus>[0]> = {}) {
+  const bus = new MemoryBus({ logger: silentLogger(), retry: { initialMs: 5, maxMs: 20 }, ...extra });
+  await bus.ensureTopics([{ name: topic, partitions, cleanupPolicy }]);
+  return bus;
+}
+
+describe('MemoryBus producing and consuming', () => {
+  it('places keys by murmur2 like Kafka and keeps per-key order', async () => {
+    const bus = await busWith('t', 6);
+    const got: BusRecord[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['t'], handler: async (b) => void got.push(...b.records) });
+    const p = await bus.producer();
+    const keys = Array.from({ length: 30 }, (_, i) => `identity:agent-${i}`);
+    for (let round = 0; round < 5; round++) await p.send('t', keys.map((k) => rec(k, `${k}#${round}`)));
+    await waitFor('all records', () => got.length === 150);
+    for (const r of got) expect(r.partition).toBe(partitionForKey(text(r.key) ?? '', 6));
+    for (const [k, values] of byKey(got)) expect(values).toEqual([0, 1, 2, 3, 4].map((i) => `${k}#${i}`));
+    const ends = await bus.endOffsets('t');
+    expect([...ends.values()].reduce((a, b) => a + b, 0n)).toBe(150n);
+    await bus.close();
+  });
+
+  it('never delivers inside send', async () => {
+    const bus = await busWith('t', 1);
+    let insideSend = false;
+    let deliveredInside = false;
+    let delivered = 0;
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handler: async (b) => {
+        if (insideSend) deliveredInside = true;
+        delivered += b.records.length;
+      },
+    });
+    const p = await bus.producer();
+    insideSend = true;
+    const sent = p.send('t', [rec('k', 'v')]);
+    insideSend = false;
+    await sent;
+    await waitFor('delivery', () => delivered === 1);
+    expect(deliveredInside).toBe(false);
+    await bus.close();
+  });
+
+  it('rejects unknown topics and keyless records on compacted topics with stable codes', async () => {
+    const bus = await busWith('c', 1, 'compact');
+    const p = await bus.producer();
+    await expect(p.send('nope', [rec('k', 'v')])).rejects.toMatchObject({ code: 'PCX_NOT_FOUND' });
+    await expect(p.send('c', [rec(null, 'v')])).rejects.toMatchObject({ code: 'PCX_BAD_REQUEST' });
+    await expect(bus.subscribe({ groupId: 'g', topics: ['nope'], handler: async () => {} })).rejects.toMatchObject({ code: 'PCX_NOT_FOUND' });
+    await bus.close();
+  });
+});
+
+describe('MemoryBus consumer groups', () => {
+  it('splits partitions across members and rebalances on join and leave, with onAssign/onRevoke', async () => {
+    const bus = await busWith('t', 4);
+    const events: string[] = [];
+    const member = (name: string) => {
+      const owned = new Set<number>();
+      const got: BusRecord[] = [];
+      return {
+        owned,
+        got,
+        opts: {
+          groupId: 'g',
+          topics: ['t'] as const,
+          handler: async (b: BusBatch) => {
+            expect(owned.has(b.partition)).toBe(true); // onAssign ran before the first batch
+            got.push(...b.records);
+          },
+          onAssign: (tps: ReadonlyArray<{ partition: number }>) => {
+            for (const tp of tps) owned.add(tp.partition);
+            events.push(`${name}+${tps.map((t) => t.partition).join(',')}`);
+          },
+          onRevoke: (tps: ReadonlyArray<{ partition: number }>) => {
+            for (const tp of tps) owned.delete(tp.partition);
+            events.push(`${name}-${tps.map((t) => t.partition).join(',')}`);
+          },
+        },
+      };
+    };
+    const a = member('a');
+    const b = member('b');
+    await bus.subscribe(a.opts);
+    expect([...a.owned].sort()).toEqual([0, 1, 2, 3]);
+    const subB = await bus.subscribe(b.opts);
+    expect(a.owned.size).toBe(2);
+    expect(b.owned.size).toBe(2);
+    expect([...a.owned].filter((p) => b.owned.has(p))).toEqual([]);
+
+    const producer = await bus.producer();
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+    await producer.send('t', keys.map((k) => rec(k, `${k}:1`)));
+    await waitFor('both consume', () => a.got.length + b.got.length === 40);
+    for (const r of a.got) expect(a.owned.has(r.partition)).toBe(true);
+    for (const r of b.got) expect(b.owned.has(r.partition)).toBe(true);
+
+    await subB.close();
+    expect([...a.owned].sort()).toEqual([0, 1, 2, 3]);
+    expect(b.owned.size).toBe(0);
+    await producer.send('t', keys.map((k) => rec(k, `${k}:2`)));
+    await waitFor('a takes over', () => a.got.length + b.got.length === 80);
+    // Nothing was delivered twice: b committed what it handled before it left.
+    expect(new Set([...a.got, ...b.got].map((r) => `${r.partition}/${r.offset}`)).size).toBe(80);
+    expect(events[0]).toBe('a+0,1,2,3');
+    expect(events.filter((e) => e.startsWith('b-'))).toHaveLength(1);
+    await bus.close();
+  });
+
+  it('moves a partition only after the old owner finished its in-flight batch', async () => {
+    const bus = await busWith('t', 1);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const order: string[] = [];
+    let started = false;
+    const subA = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handler: async (b) => {
+        started = true;
+        order.push(`a:start:${b.records.length}`);
+        await gate;
+        order.push(`a:end:running=${b.isRunning()}`);
+      },
+      onRevoke: () => void order.push('a:revoked'),
+    });
+    const p = await bus.producer();
+    await p.send('t', [rec('k', '1')]);
+    await waitFor('a starts', () => started);
+    const closing = subA.close();
+    const gotB: BusRecord[] = [];
+    const joining = bus.subscribe({ groupId: 'g', topics: ['t'], handler: async (b) => void gotB.push(...b.records), onAssign: () => void order.push('b:assigned') });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual(['a:start:1']);
+    release();
+    await Promise.all([closing, joining]);
+    await p.send('t', [rec('k', '2')]);
+    await waitFor('b consumes', () => gotB.length >= 1);
+    expect(order).toEqual(['a:start:1', 'a:end:running=false', 'a:revoked', 'b:assigned']);
+    // The batch a handled was committed; b starts after it.
+    expect(gotB.map((r) => text(r.value))).toEqual(['2']);
+    await bus.close();
+  });
+
+  it('delivers a batch again after its handler throws, and commits only after success', async () => {
+    const bus = await busWith('t', 1);
+    const attempts: string[][] = [];
+    const sub = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handler: async (b) => {
+        attempts.push(b.records.map((r) => text(r.value) ?? ''));
+        if (attempts.length <= 2) throw new Error('downstream unavailable');
+      },
+    });
+    const p = await bus.producer();
+    await p.send('t', [rec('k', 'a'), rec('k', 'b')]);
+    await waitFor('success', () => attempts.length === 3);
+    expect(attempts).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
+    await waitFor('committed', async () => (await sub.lag()).every((l) => l.lag === 0n));
+    await sub.close();
+    // A new member of the same group starts after the committed offset.
+    const later: string[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['t'], handler: async (b) => void later.push(...b.records.map((r) => text(r.value) ?? '')) });
+    await p.send('t', [rec('k', 'c')]);
+    await waitFor('c', () => later.length === 1);
+    expect(later).toEqual(['c']);
+    await bus.close();
+  });
+
+  it('keeps committed offsets per group; fromBeginning false starts at the end', async () => {
+    const bus = await busWith('t', 2);
+    const p = await bus.producer();
+    await p.send('t', [rec('a', '1'), rec('b', '2')]);
+    const early: BusRecord[] = [];
+    const late: BusRecord[] = [];
+    await bus.subscribe({ groupId: 'early', topics: ['t'], handler: async (b) => void early.push(...b.records) });
+    await bus.subscribe({ groupId: 'late', topics: ['t'], fromBeginning: false, handler: async (b) => void late.push(...b.records) });
+    await p.send('t', [rec('a', '3')]);
+    await waitFor('both groups', () => early.length === 3 && late.length === 1);
+    expect(text(late[0]?.value ?? null)).toBe('3');
+    await bus.close();
+  });
+
+  it('pause stops delivery and reports lag; resume delivers the backlog', async () => {
+    const bus = await busWith('t', 2);
+    const got: BusRecord[] = [];
+    const sub = await bus.subscribe({ groupId: 'g', topics: ['t'], maxBatch: 3, handler: async (b) => void got.push(...b.records) });
+    sub.pause();
+    const p = await bus.producer();
+    await p.send('t', Array.from({ length: 10 }, (_, i) => rec(`k${i}`, `${i}`)));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(got).toHaveLength(0);
+    const lag = await sub.lag();
+    expect(lag.reduce((a, l) => a + l.lag, 0n)).toBe(10n);
+    sub.resume();
+    await waitFor('backlog', () => got.length === 10);
+    await waitFor('no lag', async () => (await sub.lag()).every((l) => l.lag === 0n));
+    await bus.close();
+  });
+});
+
+describe('MemoryBus compaction and retention', () => {
+  it('keeps the latest value per key, keeps a tombstone for readers, and forgets it after tombstone retention', async () => {
+    let now = 1_000_000;
+    const bus = await busWith('d', 1, 'compact', { now: () => now, tombstoneRetentionMs: 60_000 });
+    const p = await bus.producer();
+    await p.send('d', [rec('credential:a', 'v1'), rec('credential:b', 'v1'), rec('credential:a', 'v2'), rec('credential:c', 'v1')]);
+    await p.send('d', [rec('credential:b', null)]);
+    const seen: BusRecord[] = [];
+    await bus.readToEnd('d', (r) => void seen.push(r));
+    const view = byKey(seen);
+    expect(view.get('credential:a')).toEqual(['v2']);
+    expect(view.get('credential:b')).toEqual(['<tombstone>']);
+    expect(view.get('credential:c')).toEqual(['v1']);
+
+    now += 120_000;
+    await p.send('d', [rec('credential:z', 'v1')]); // compaction runs on append
+    const after: BusRecord[] = [];
+    await bus.readToEnd('d', (r) => void after.push(r));
+    expect(byKey(after).has('credential:b')).toBe(false);
+    expect(after).toHaveLength(3);
+    expect(byKey(after).get('credential:a')).toEqual(['v2']);
+    await bus.close();
+  });
+
+  it('a group consumer that lags still sees the tombstone for a value it read', async () => {
+    const bus = await busWith('d', 1, 'compact');
+    const p = await bus.producer();
+    const views = new Map<string, string>();
+    const sub = await bus.subscribe({
+      groupId: 'view',
+      topics: ['d'],
+      handler: async (b) => {
+        for (const r of b.records) {
+          if (r.value === null) views.delete(text(r.key) ?? '');
+          else views.set(text(r.key) ?? '', text(r.value) ?? '');
+        }
+      },
+    });
+    await p.send('d', [rec('k', 'block')]);
+    await waitFor('block', () => views.get('k') === 'block');
+    sub.pause();
+    await p.send('d', [rec('k', 'block2'), rec('k', null)]);
+    sub.resume();
+    await waitFor('lifted', () => !views.has('k'));
+    await bus.close();
+  });
+
+  it('readToEnd reads up to the end at call time and handles empty topics', async () => {
+    const bus = await busWith('e', 2);
+    let n = 0;
+    await bus.readToEnd('e', () => void n++);
+    expect(n).toBe(0);
+    const p = await bus.producer();
+    await p.send('e', [rec('a', '1'), rec('b', '2'), rec(null, '3')]);
+    await bus.readToEnd('e', async () => {
+      n++;
+      await p.send('e', [rec('x', 'appended during read')]);
+    });
+    expect(n).toBe(3);
+    await bus.close();
+  });
+
+  it('evicts the oldest records beyond the per-partition cap and counts them', async () => {
+    const metrics = new MetricsRegistry();
+    const bus = await busWith('r', 1, 'delete', { maxRecordsPerPartition: 100, metrics });
+    const p = await bus.producer();
+    for (let i = 0; i < 10; i++) await p.send('r', Array.from({ length: 50 }, (_, j) => rec(null, String(i * 50 + j))));
+    const seen: string[] = [];
+    await bus.readToEnd('r', (r) => void seen.push(text(r.value) ?? ''));
+    expect(seen).toHaveLength(100);
+    expect(seen[0]).toBe('400');
+    expect(seen[99]).toBe('499');
+    expect(metrics.counter('portcullis_bus_memory_evicted_total', '').get({ topic: 'r' })).toBe(400);
+    // A group that starts now begins at the log start, not at a lost offset.
+    const got: string[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['r'], handler: async (b) => void got.push(...b.records.map((r) => text(r.value) ?? '')) });
+    await waitFor('retained records', () => got.length === 100);
+    expect(got[0]).toBe('400');
+    await bus.close();
+  });
+});
