@@ -1,0 +1,217 @@
+import { PcxError, isPcxError, uuidv7, type ConnectionConfig, type ErrorCode, type Logger } from '@portcullis/common';
+import { encodeEvent, type IAccessEvent } from '@portcullis/proto';
+import type { CommandAnalyzer } from '../analysis/command-analyzer.js';
+import { blockReason } from '../decisions/decision-view.js';
+import type { DecisionView } from '../decisions/decision-view.js';
+import { subjectsOf } from '../decisions/subjects.js';
+import { requestEvent, responseEvent, type ConnectionFacts, type EventContext, type EventVerdict } from '../events/event-builder.js';
+import { capPayload, errorPayload } from '../events/payload.js';
+import type { EventPublisher } from '../events/publisher.js';
+import { accessFor, type Access } from '../grants/grants.js';
+import type { Authenticator, CallHeaders, Identity } from '../identity/authenticator.js';
+import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
+import { originOf } from '../origin/origin.js';
+import type { Policy } from '../policy/policy.js';
+import type { ResultSet, ResultValue, Target } from '../targets/target.js';
+import { validateCommand } from './validate.js';
+
+export interface ExecInput {
+  readonly connection: string;
+  readonly command: string;
+  /** Empty: the gateway starts a session. */
+  readonly sessionId: string;
+  readonly params: readonly ResultValue[];
+  readonly headers: CallHeaders;
+  /** The transport's peer string (grpc-js call.getPeer()). */
+  readonly peer: string;
+}
+
+export interface ExecOutput {
+  readonly requestId: string;
+  readonly sessionId: string;
+  readonly result: ResultSet;
+  readonly durationMs: number;
+}
+
+export interface ConnectionInfo {
+  readonly name: string;
+  readonly kind: string;
+  readonly access: Access;
+}
+
+export interface PipelineConnection {
+  readonly config: ConnectionConfig;
+  readonly target: Target;
+}
+
+export interface PipelineDeps {
+  readonly environment: string;
+  readonly gatewayId: string;
+  readonly limits: { readonly maxCommandBytes: number; readonly maxEventPayloadBytes: number; readonly maxResultRows: number };
+  readonly eventsTopic: string;
+  readonly auditTimeoutMs: number;
+  readonly authenticator: Authenticator;
+  readonly connections: ReadonlyMap<string, PipelineConnection>;
+  readonly decisions: Pick<DecisionView, 'isBlocked'>;
+  readonly policy: Policy;
+  readonly analyzer: CommandAnalyzer;
+  readonly publisher: EventPublisher;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly now?: () => number;
+}
+
+export interface ExecPipeline {
+  exec(input: ExecInput): Promise<ExecOutput>;
+  listConnections(headers: CallHeaders): Promise<ConnectionInfo[]>;
+}
+
+const UNKNOWN_LABEL = '(unknown)';
+
+/**
+ * One command, start to end: validate → authenticate → connection and grant → decision
+ * view → policy → REQUEST event → target → RESPONSE event → answer.
+ *
+ * Denials throw PcxError after publishing a REQUEST event with the deny verdict, so
+ * attempts are seen. Calls that fail validation or authentication publish nothing: no
+ * identity can be attached to them and an unauthenticated caller must not be able to fill
+ * the audit stream; they are counted in the metrics.
+ *
+ * A caller without a grant on an existing connection gets the same PCX_CONNECTION_UNKNOWN
+ * as for a name that does not exist, so connection names cannot be enumerated; the REQUEST
+ * event says which it was (rule `connection.unknown` or `grants.none`).
+ */
+export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
+  const now = deps.now ?? Date.now;
+  const { metrics, logger } = deps;
+
+  function publish(event: IAccessEvent): void {
+    deps.publisher.publish(deps.eventsTopic, eventRecord(event));
+  }
+
+  function deny(ctx: EventContext, code: ErrorCode, message: string, verdict: Omit<EventVerdict, 'code'>): PcxError {
+    publish(requestEvent(ctx, { ...verdict, code }, now()));
+    logger.info({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: ctx.connection.name, subject: ctx.identity.subject, code, rule: verdict.ruleId }, 'exec denied');
+    return new PcxError(code, message, { requestId: ctx.requestId });
+  }
+
+  async function exec(input: ExecInput): Promise<ExecOutput> {
+    const started = performance.now();
+    const known = deps.connections.get(input.connection);
+    const label = known ? input.connection : UNKNOWN_LABEL;
+    try {
+      const out = await execInner(input, known);
+      metrics.execTotal.inc({ connection: label, code: 'OK' });
+      return out;
+    } catch (e) {
+      metrics.execTotal.inc({ connection: label, code: isPcxError(e) ? e.code : 'PCX_INTERNAL' });
+      throw e;
+    } finally {
+      metrics.execSeconds.observe((performance.now() - started) / 1000, { connection: label });
+    }
+  }
+
+  async function execInner(input: ExecInput, conn: PipelineConnection | undefined): Promise<ExecOutput> {
+    validateCommand(input.connection, input.command, deps.limits.maxCommandBytes);
+    const identity = await deps.authenticator.authenticate(input.headers);
+    const origin = originOf(input.peer, input.headers);
+    const facts = deps.analyzer.analyze(input.command);
+    const ctx: EventContext = {
+      requestId: uuidv7(),
+      sessionId: input.sessionId || uuidv7(),
+      environment: deps.environment,
+      gatewayId: deps.gatewayId,
+      identity,
+      origin,
+      connection: conn?.target.facts ?? unknownConnection(input.connection),
+      command: input.command,
+      facts,
+    };
+
+    const unknownMessage = `no connection named ${JSON.stringify(input.connection)}`;
+    if (!conn) throw deny(ctx, 'PCX_CONNECTION_UNKNOWN', unknownMessage, { action: 'deny', ruleId: 'connection.unknown' });
+    const access = accessFor(identity, conn.config.grants);
+    if (!access) throw deny(ctx, 'PCX_CONNECTION_UNKNOWN', unknownMessage, { action: 'deny', ruleId: 'grants.none' });
+    if (access === 'read' && facts.isWrite) {
+      throw deny(ctx, 'PCX_FORBIDDEN', `your grant on ${conn.config.name} is read-only and this is a ${facts.statementType || 'write'}`, { action: 'deny', ruleId: 'grants.read-only' });
+    }
+
+    const blocked = deps.decisions.isBlocked(subjectsOf(identity, origin, ctx.sessionId), now());
+    if (blocked) {
+      const reason = blockReason(blocked);
+      throw deny(ctx, 'PCX_BLOCKED_BY_DECISION', reason, { action: 'blocked_by_decision', ruleId: `decision:${blocked.source}`, reason, decisionId: blocked.decisionId });
+    }
+
+    const verdict = await deps.policy.evaluate({ requestId: ctx.requestId, sessionId: ctx.sessionId, identity, origin, connection: { name: conn.config.name, kind: conn.config.kind }, access, command: input.command, facts });
+    if (verdict.action === 'deny') throw deny(ctx, verdict.code, verdict.message, { action: 'deny', ruleId: verdict.rule, reason: verdict.message });
+
+    const allow: EventVerdict = { action: 'allow', ruleId: verdict.rule ?? '' };
+    await publishRequest(conn.config, ctx, allow);
+    return run(conn, ctx, allow, input.params);
+  }
+
+  async function publishRequest(config: ConnectionConfig, ctx: EventContext, verdict: EventVerdict): Promise<void> {
+    const record = eventRecord(requestEvent(ctx, verdict, now()));
+    if (config.audit !== 'strict') {
+      deps.publisher.publish(deps.eventsTopic, record);
+      return;
+    }
+    try {
+      await deps.publisher.publishAcked(deps.eventsTopic, record, deps.auditTimeoutMs);
+    } catch (e) {
+      metrics.auditRefused.inc({ connection: config.name });
+      logger.warn({ request_id: ctx.requestId, connection: config.name, code: isPcxError(e) ? e.code : 'PCX_AUDIT_UNAVAILABLE' }, 'strict audit: REQUEST not acknowledged, command not run');
+      throw new PcxError('PCX_AUDIT_UNAVAILABLE', `connection ${config.name} requires audited commands and the audit log did not acknowledge this one; it was not run`, { requestId: ctx.requestId });
+    }
+  }
+
+  async function run(conn: PipelineConnection, ctx: EventContext, verdict: EventVerdict, params: readonly ResultValue[]): Promise<ExecOutput> {
+    const t0 = performance.now();
+    let result: ResultSet;
+    try {
+      result = await conn.target.run(ctx.command, params, { maxRows: deps.limits.maxResultRows });
+    } catch (e) {
+      const durationMs = performance.now() - t0;
+      const err = isPcxError(e) ? e : new PcxError('PCX_TARGET_ERROR', `target ${conn.config.name} failed`, { connection: conn.config.name });
+      const errorCode = typeof err.context['sqlstate'] === 'string' ? err.context['sqlstate'] : err.code;
+      publish(responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode, payload: errorPayload(err.code, err.message), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()));
+      logger.warn({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: conn.config.name, code: err.code, error_code: errorCode, reason: err.message }, 'target refused command');
+      throw err;
+    }
+    const durationMs = performance.now() - t0;
+    const payload = capPayload(result, deps.limits.maxEventPayloadBytes);
+    publish(
+      responseEvent(
+        ctx,
+        verdict,
+        { rows: result.rowCount, bytes: payload.bytes, durationMs, errorCode: '', payload: payload.text, payloadTruncated: payload.truncated },
+        deps.limits.maxEventPayloadBytes,
+        now(),
+      ),
+    );
+    return { requestId: ctx.requestId, sessionId: ctx.sessionId, result, durationMs };
+  }
+
+  async function listConnections(headers: CallHeaders): Promise<ConnectionInfo[]> {
+    const identity: Identity = await deps.authenticator.authenticate(headers);
+    const out: ConnectionInfo[] = [];
+    for (const { config } of deps.connections.values()) {
+      const access = accessFor(identity, config.grants);
+      if (access) out.push({ name: config.name, kind: config.kind, access });
+    }
+    return out;
+  }
+
+  return { exec, listConnections };
+}
+
+function unknownConnection(name: string): ConnectionFacts {
+  // The name the caller asked for, capped: it is the caller's word, not a configured name.
+  return { name: name.slice(0, 128), kind: 'unknown', targetHost: '', targetDb: '' };
+}
+
+/** portcullis.events: key = identity subject, value = AccessEvent protobuf. */
+export function eventRecord(event: IAccessEvent): { key: string; value: Buffer; timestamp: number } {
+  return { key: event.identity?.subject ?? '', value: encodeEvent(event), timestamp: Number(event.time ?? Date.now()) };
+}
+

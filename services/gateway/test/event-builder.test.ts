@@ -1,0 +1,73 @@
+import { describe, it, expect } from 'vitest';
+import { Action, ConnectionKind, IdentityKind, Phase, decodeEvent } from '@portcullis/proto';
+import { requestEvent, responseEvent, type EventContext } from '../src/events/event-builder.js';
+import { capPayload } from '../src/events/payload.js';
+import { eventRecord } from '../src/exec/pipeline.js';
+import { SqlParserAnalyzer } from '../src/analysis/sql-parser-analyzer.js';
+
+const analyzer = new SqlParserAnalyzer();
+const ctx: EventContext = {
+  requestId: 'r1',
+  sessionId: 's1',
+  environment: 'prod',
+  gatewayId: 'gw-1',
+  identity: { subject: 'agent-a', kind: 'agent', groups: ['etl'], credentialId: 'tok1', issuer: 'portcullis:service-token' },
+  origin: { peerIp: '10.0.0.1', peerPort: 5000, declaredHost: 'h', containerId: 'c', process: 'p', userAgent: 'ua', agentConfigHash: 'cfg' },
+  connection: { name: 'orders', kind: 'postgres', targetHost: 'db:5432', targetDb: 'orders' },
+  command: "SELECT * FROM users WHERE id = 42 AND name = 'bob'",
+  facts: analyzer.analyze("SELECT * FROM users WHERE id = 42 AND name = 'bob'"),
+};
+
+describe('event building', () => {
+  it('REQUEST carries ids, identity, origin, connection, command facts and verdict, and survives the wire', () => {
+    const e = decodeEvent(eventRecord(requestEvent(ctx, { action: 'deny', code: 'PCX_FORBIDDEN', ruleId: 'grants.read-only' }, 1234)).value);
+    expect(e.phase).toBe(Phase.REQUEST);
+    expect(e.time).toBe(1234);
+    expect(e.eventId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(e).toMatchObject({ requestId: 'r1', sessionId: 's1', environment: 'prod', gatewayId: 'gw-1' });
+    expect(e.identity).toMatchObject({ subject: 'agent-a', kind: IdentityKind.AGENT, groups: ['etl'], credentialId: 'tok1', issuer: 'portcullis:service-token' });
+    expect(e.origin).toMatchObject({ peerIp: '10.0.0.1', peerPort: 5000, declaredHost: 'h', containerId: 'c', process: 'p', userAgent: 'ua', agentConfigHash: 'cfg' });
+    expect(e.connection).toMatchObject({ name: 'orders', kind: ConnectionKind.POSTGRES, targetHost: 'db:5432', targetDb: 'orders' });
+    expect(e.command).toMatchObject({ statementType: 'SELECT', tables: ['users'], isWrite: false, hasWhere: true, hasLimit: false });
+    expect(e.command?.fingerprint).toBe('select * from users where id = ? and name = ?');
+    expect(e.verdict).toMatchObject({ action: Action.DENY, code: 'PCX_FORBIDDEN', ruleId: 'grants.read-only' });
+    expect(e.response).toBeNull();
+  });
+
+  it('RESPONSE carries the response facts and the payload', () => {
+    const payload = capPayload({ columns: [{ name: 'id', type: 'int4' }], rows: [[1], [2]] }, 1000);
+    const e = responseEvent(ctx, { action: 'allow' }, { rows: 2, bytes: payload.bytes, durationMs: 1.5, errorCode: '', payload: payload.text, payloadTruncated: payload.truncated }, 1000, 99);
+    expect(e.phase).toBe(Phase.RESPONSE);
+    expect(e.response).toMatchObject({ rows: 2, bytes: payload.bytes, durationMs: 1.5, errorCode: '' });
+    expect(JSON.parse(Buffer.from(e.payload!).toString())).toEqual({ columns: ['id'], rows: [[1], [2]] });
+    expect(e.payloadTruncated).toBe(false);
+  });
+
+  it('drops a payload still over the cap whole instead of cutting it', () => {
+    const e = responseEvent(ctx, { action: 'allow' }, { rows: 0, bytes: 0, durationMs: 0, errorCode: 'X', payload: 'x'.repeat(50), payloadTruncated: false }, 10, 1);
+    expect(e.payload).toHaveLength(0);
+    expect(e.payloadTruncated).toBe(true);
+  });
+});
+
+describe('capPayload', () => {
+  const result = { columns: [{ name: 'n', type: 'text' }], rows: Array.from({ length: 100 }, (_, i) => [`row-${i}`]) };
+
+  it('reports the full byte size and keeps valid JSON with whole rows under the cap', () => {
+    const full = capPayload(result, 1 << 20);
+    expect(full.truncated).toBe(false);
+    expect(full.bytes).toBe(Buffer.byteLength(full.text));
+    const capped = capPayload(result, 200);
+    expect(capped.truncated).toBe(true);
+    expect(capped.bytes).toBe(full.bytes);
+    expect(Buffer.byteLength(capped.text)).toBeLessThanOrEqual(200);
+    const parsed = JSON.parse(capped.text) as { rows: string[][] };
+    expect(parsed.rows.length).toBeGreaterThan(0);
+    expect(parsed.rows.length).toBeLessThan(100);
+    expect(parsed.rows[0]).toEqual(['row-0']);
+  });
+
+  it('gives an empty payload when not even the header fits', () => {
+    expect(capPayload(result, 5)).toMatchObject({ text: '', truncated: true });
+  });
+});
