@@ -1,0 +1,7 @@
+import { m0001Init } from './0001_init.js';
+import type { Migration } from './types.js';
+
+export type { Migration } from './types.js';
+
+/** Every migration, in version order. Append; never edit one that has shipped. */
+export const migrations: readonly Migration[] = [m0001Init];

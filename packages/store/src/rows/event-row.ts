@@ -1,0 +1,139 @@
+import { PcxError } from '@portcullis/common';
+import { Action, ConnectionKind, IdentityKind, Phase, type IAccessEvent } from '@portcullis/proto';
+import { enumName } from './enum-name.js';
+
+/** One row of `events`, as JSONEachRow takes it. Times are ms since epoch (DateTime64(3) reads integers as ms). */
+export interface EventRow {
+  event_id: string;
+  request_id: string;
+  session_id: string;
+  time: number;
+  phase: string;
+  environment: string;
+  gateway_id: string;
+  subject: string;
+  identity_kind: string;
+  groups: string[];
+  credential_id: string;
+  issuer: string;
+  on_behalf_of: string;
+  peer_ip: string;
+  peer_port: number;
+  declared_host: string;
+  container_id: string;
+  process: string;
+  user_agent: string;
+  agent_config_hash: string;
+  connection: string;
+  connection_kind: string;
+  target_host: string;
+  target_db: string;
+  command_text: string;
+  fingerprint: string;
+  statement_type: string;
+  tables: string[];
+  is_write: boolean;
+  has_where: boolean;
+  has_limit: boolean;
+  risk_tags: string[];
+  rows: number;
+  bytes: number;
+  duration_ms: number;
+  error_code: string;
+  pii: Record<string, number>;
+  masked_fields: string[];
+  destination: string;
+  action: string;
+  rule_id: string;
+  reason: string;
+  approval_id: string;
+  decision_id: string;
+  verdict_code: string;
+  payload: string;
+  payload_truncated: boolean;
+}
+
+/** Column order of `events`, for formats without names (JSONCompactEachRow) and for INSERT column lists. */
+export const EVENT_COLUMNS = [
+  'event_id', 'request_id', 'session_id', 'time', 'phase', 'environment', 'gateway_id',
+  'subject', 'identity_kind', 'groups', 'credential_id', 'issuer', 'on_behalf_of',
+  'peer_ip', 'peer_port', 'declared_host', 'container_id', 'process', 'user_agent', 'agent_config_hash',
+  'connection', 'connection_kind', 'target_host', 'target_db',
+  'command_text', 'fingerprint', 'statement_type', 'tables', 'is_write', 'has_where', 'has_limit', 'risk_tags',
+  'rows', 'bytes', 'duration_ms', 'error_code', 'pii', 'masked_fields', 'destination',
+  'action', 'rule_id', 'reason', 'approval_id', 'decision_id', 'verdict_code',
+  'payload', 'payload_truncated',
+] as const satisfies ReadonlyArray<keyof EventRow>;
+
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * Flattens an AccessEvent into an `events` row. Enum columns hold enum names: phase and
+ * action as in the contract (REQUEST, DENY …), identity and connection kinds in lower
+ * case as the config spells them (agent, postgres …). The payload is the masked response
+ * text, stored as UTF-8. Refuses (PCX_BAD_REQUEST) an event without an id or a time,
+ * which is what random bytes that happen to parse as protobuf look like.
+ */
+export function eventToRow(e: IAccessEvent): EventRow {
+  const eventId = e.eventId ?? '';
+  const time = Number(e.time ?? 0);
+  if (!eventId) throw new PcxError('PCX_BAD_REQUEST', 'access event has no event_id');
+  if (!Number.isFinite(time) || time <= 0) throw new PcxError('PCX_BAD_REQUEST', 'access event has no time', { event_id: eventId });
+  const id = e.identity ?? {};
+  const o = e.origin ?? {};
+  const c = e.connection ?? {};
+  const cmd = e.command ?? {};
+  const r = e.response ?? {};
+  const v = e.verdict ?? {};
+  const pii: Record<string, number> = {};
+  for (const p of r.pii ?? []) if (p.detector) pii[p.detector] = (pii[p.detector] ?? 0) + (p.count ?? 0);
+  return {
+    event_id: eventId,
+    request_id: e.requestId ?? '',
+    session_id: e.sessionId ?? '',
+    time,
+    phase: enumName(Phase, e.phase),
+    environment: e.environment ?? '',
+    gateway_id: e.gatewayId ?? '',
+    subject: id.subject ?? '',
+    identity_kind: enumName(IdentityKind, id.kind, true),
+    groups: id.groups ?? [],
+    credential_id: id.credentialId ?? '',
+    issuer: id.issuer ?? '',
+    on_behalf_of: id.onBehalfOf ?? '',
+    peer_ip: o.peerIp ?? '',
+    peer_port: o.peerPort ?? 0,
+    declared_host: o.declaredHost ?? '',
+    container_id: o.containerId ?? '',
+    process: o.process ?? '',
+    user_agent: o.userAgent ?? '',
+    agent_config_hash: o.agentConfigHash ?? '',
+    connection: c.name ?? '',
+    connection_kind: enumName(ConnectionKind, c.kind, true),
+    target_host: c.targetHost ?? '',
+    target_db: c.targetDb ?? '',
+    command_text: cmd.text ?? '',
+    fingerprint: cmd.fingerprint ?? '',
+    statement_type: cmd.statementType ?? '',
+    tables: cmd.tables ?? [],
+    is_write: cmd.isWrite ?? false,
+    has_where: cmd.hasWhere ?? false,
+    has_limit: cmd.hasLimit ?? false,
+    risk_tags: cmd.riskTags ?? [],
+    rows: Number(r.rows ?? 0),
+    bytes: Number(r.bytes ?? 0),
+    duration_ms: r.durationMs ?? 0,
+    error_code: r.errorCode ?? '',
+    pii,
+    masked_fields: r.maskedFields ?? [],
+    destination: r.destination ?? '',
+    action: enumName(Action, v.action),
+    rule_id: v.ruleId ?? '',
+    reason: v.reason ?? '',
+    approval_id: v.approvalId ?? '',
+    decision_id: v.decisionId ?? '',
+    verdict_code: v.code ?? '',
+    payload: e.payload && e.payload.length > 0 ? utf8.decode(e.payload) : '',
+    payload_truncated: e.payloadTruncated ?? false,
+  };
+}
