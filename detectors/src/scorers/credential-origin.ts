@@ -1,0 +1,191 @@
+import type { CredentialOriginConfig } from '@portcullis/common';
+import { Phase, type IAccessEvent } from '@portcullis/proto';
+import type { Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+
+/**
+ * Credential origin: a credential that has always been used from the same few places
+ * (peer IP, declared host, container) and suddenly shows up somewhere new is the
+ * classic sign of a stolen token. Novelty alone is noisy — some credentials roam by
+ * design (autoscaled workers, laptops) — so the surprise is weighted by the Good–Turing
+ * estimate of how likely this credential is to show an unseen origin at all: n1/N, the
+ * share of its uses that came from origins seen exactly once.
+ */
+export const CREDENTIAL_ORIGIN = 'credential-origin';
+
+/** One remembered origin tuple with its event-time first/last sighting. */
+export interface OriginEntry {
+  readonly origin: string;
+  readonly first: number;
+  readonly last: number;
+  readonly count: number;
+}
+
+/**
+ * Per-credential state. An array rather than a Map: a credential has a handful of
+ * origins, and an array is cheaper to copy (states are immutable), smaller to hold and
+ * serialises as compact JSON.
+ */
+export interface CredentialOriginState {
+  readonly origins: readonly OriginEntry[];
+}
+
+export type CredentialOriginSettings = Pick<
+  CredentialOriginConfig,
+  'maturityEvents' | 'maturityMs' | 'originTtlMs' | 'maxOriginsPerCredential' | 'alertScore' | 'block' | 'blockTtlMs'
+>;
+
+/** How many of the most-used known origins an alert quotes as evidence. */
+const QUOTED_ORIGINS = 5;
+
+export function createCredentialOriginScorer(config: CredentialOriginSettings): Scorer<CredentialOriginState> {
+  return {
+    name: CREDENTIAL_ORIGIN,
+    keyOf: (e) => {
+      const id = e.identity?.credentialId;
+      return id ? id : undefined;
+    },
+    init: () => EMPTY,
+    score: (state, e) => scoreCredentialOrigin(config, state, e),
+    evict: (state, now) => {
+      const kept = expire(state.origins, now - config.originTtlMs);
+      if (kept.length === 0) return undefined;
+      return kept === state.origins ? state : { origins: kept };
+    },
+    sizeOf: sizeOfState,
+    serialize: (s) => Buffer.from(JSON.stringify(s.origins.map((o) => [o.origin, o.first, o.last, o.count]))),
+    deserialize: (b) => {
+      const rows = JSON.parse(b.toString('utf8')) as Array<[string, number, number, number]>;
+      return { origins: rows.map(([origin, first, last, count]) => ({ origin, first, last, count })) };
+    },
+  };
+}
+
+const EMPTY: CredentialOriginState = { origins: [] };
+
+/** The origin tuple; `|` and `%` are escaped so caller-declared fields cannot forge another tuple. */
+export function originKey(e: IAccessEvent): string {
+  const o = e.origin;
+  return `${esc(o?.peerIp ?? '')}|${esc(o?.declaredHost ?? '')}|${esc(o?.containerId ?? '')}`;
+}
+
+function esc(s: string): string {
+  return s.includes('|') || s.includes('%') ? s.replace(/%/g, '%25').replace(/\|/g, '%7C') : s;
+}
+
+export function scoreCredentialOrigin(config: CredentialOriginSettings, state: CredentialOriginState, e: IAccessEvent): ScoreResult<CredentialOriginState> {
+  // A RESPONSE repeats its REQUEST's origin; counting it would double every use.
+  if (e.phase !== Phase.REQUEST) return { state, findings: [] };
+  const credentialId = e.identity?.credentialId;
+  if (!credentialId) return { state, findings: [] };
+  const t = Number(e.time ?? 0);
+  const origin = originKey(e);
+
+  const live = expire(state.origins, t - config.originTtlMs);
+  let uses = 0;
+  let singletons = 0;
+  let since = Infinity;
+  let index = -1;
+  for (let i = 0; i < live.length; i++) {
+    const o = live[i] as OriginEntry;
+    uses += o.count;
+    if (o.count === 1) singletons += 1;
+    if (o.first < since) since = o.first;
+    if (o.origin === origin) index = i;
+  }
+
+  if (index >= 0) {
+    const seen = live[index] as OriginEntry;
+    const next = live.slice();
+    next[index] = { origin, first: Math.min(seen.first, t), last: Math.max(seen.last, t), count: seen.count + 1 };
+    return { state: { origins: next }, findings: [] };
+  }
+
+  const next = [...live, { origin, first: t, last: t, count: 1 }];
+  const capped = next.length > config.maxOriginsPerCredential ? evictLeastRecent(next) : next;
+  const state2: CredentialOriginState = { origins: capped };
+
+  const mature = uses >= config.maturityEvents && t - since >= config.maturityMs;
+  if (!mature) return { state: state2, findings: [] };
+
+  // Good–Turing with add-one smoothing: the chance this credential's next use comes
+  // from an origin it has not shown before. A credential that habitually roams has many
+  // singletons, so a new origin is little surprise; one pinned to a single origin for
+  // its whole baseline makes a new one nearly certain to be foreign.
+  const pNew = (singletons + 1) / (uses + 2);
+  const score = 1 - pNew;
+  if (score < config.alertScore) return { state: state2, findings: [] };
+
+  // Confidence grows with the evidence behind the baseline, not with the score.
+  const confidence = uses / (uses + 10);
+  const eventId = e.eventId ?? '';
+  const [peerIp, declaredHost, containerId] = [e.origin?.peerIp ?? '', e.origin?.declaredHost ?? '', e.origin?.containerId ?? ''];
+  const known = [...live].sort((a, b) => b.count - a.count || (a.origin < b.origin ? -1 : 1));
+  const finding: Finding = {
+    detector: CREDENTIAL_ORIGIN,
+    key: credentialId,
+    title: 'Credential used from a new origin',
+    description:
+      `Credential ${credentialId} was used from ${peerIp || '?'} (host ${declaredHost || '?'}, container ${containerId || '?'}), ` +
+      `an origin not among the ${live.length} it showed over its last ${uses} uses.`,
+    severity: severityOf(score),
+    score,
+    confidence,
+    analytic: 'behavioral',
+    subject: { kind: 'credential', value: credentialId },
+    eventIds: eventId ? [eventId] : [],
+    firstSeen: t,
+    lastSeen: t,
+    details: {
+      credential_id: credentialId,
+      origin: { peer_ip: peerIp, declared_host: declaredHost, container_id: containerId },
+      known_origins: live.length,
+      top_known_origins: known.slice(0, QUOTED_ORIGINS).map((o) => ({ origin: o.origin, count: o.count, first_seen: o.first, last_seen: o.last })),
+      baseline_uses: uses,
+      baseline_singletons: singletons,
+      baseline_since: since,
+      p_new_origin: pNew,
+    },
+  };
+  if (config.block) {
+    finding.block = {
+      subject: { kind: 'credential', value: credentialId },
+      ttlMs: config.blockTtlMs,
+      reason: `credential-origin: used from a new origin (score ${score.toFixed(3)})`,
+    };
+  }
+  return { state: state2, findings: [finding] };
+}
+
+function severityOf(score: number): SeverityName {
+  if (score >= 0.95) return 'high';
+  if (score >= 0.75) return 'medium';
+  return 'low';
+}
+
+/** Drops origins last seen before `cutoff`; returns the same array when none go. */
+function expire(origins: readonly OriginEntry[], cutoff: number): readonly OriginEntry[] {
+  for (const o of origins) if (o.last < cutoff) return origins.filter((x) => x.last >= cutoff);
+  return origins;
+}
+
+/** Removes the least recently seen origin other than the newest (the last one). */
+function evictLeastRecent(origins: OriginEntry[]): OriginEntry[] {
+  let victim = 0;
+  for (let i = 1; i < origins.length - 1; i++) {
+    const o = origins[i] as OriginEntry;
+    const v = origins[victim] as OriginEntry;
+    if (o.last < v.last || (o.last === v.last && o.count < v.count)) victim = i;
+  }
+  origins.splice(victim, 1);
+  return origins;
+}
+
+/**
+ * V8 estimate: an object header with three fields (~40 B) plus an array slot per
+ * origin, each entry an object of four fields (~48 B) and its string (~16 B + length).
+ */
+function sizeOfState(s: CredentialOriginState): number {
+  let bytes = 40 + 16;
+  for (const o of s.origins) bytes += 8 + 48 + 16 + o.origin.length;
+  return bytes;
+}
