@@ -1,0 +1,127 @@
+import type { CommandSpec } from '../args.js';
+
+/**
+ * Every command's flags and help, in one table so that `portcullis --help` and each
+ * command's parser agree. Handlers live in their own files and are imported lazily by
+ * main, so `portcullis exec` never loads the ClickHouse engine or PGlite.
+ */
+const stateDir = { 'state-dir': { type: 'string' } } as const;
+const config = { config: { type: 'string' } } as const;
+
+export const START: CommandSpec = {
+  name: 'start',
+  summary: 'run everything in one process (embedded mode), with a demo database when no targets are configured',
+  positionals: [],
+  options: { ...config, ...stateDir, 'grpc-port': { type: 'string' }, 'admin-port': { type: 'string' } },
+  usage: `Usage: portcullis start [--config FILE] [--state-dir DIR] [--grpc-port N] [--admin-port N]
+
+Runs the gateway, detectors and sink in one process on an in-process bus, with the
+embedded ClickHouse engine (chdb) under the state directory. When the config names no
+connections, also starts a demo Postgres database with synthetic PII as connection
+"demo", and writes DIR/demo.json (mode 0600) with the addresses and a fresh agent token.
+
+Options:
+  --config FILE      config file (default: $PORTCULLIS_CONFIG, else built-in defaults)
+  --state-dir DIR    state directory (default: config stateDir, ./.portcullis)
+  --grpc-port N      gRPC port (default 7443; 0 = a free port)
+  --admin-port N     admin HTTP port (default 7080; 0 = a free port)`,
+};
+
+const component = (name: 'gateway' | 'detectors' | 'sink', what: string): CommandSpec => ({
+  name,
+  summary: `run the ${name} alone (distributed mode)`,
+  positionals: [],
+  options: { ...config },
+  usage: `Usage: portcullis ${name} --config FILE
+
+${what}
+
+Options:
+  --config FILE      config file (default: $PORTCULLIS_CONFIG)`,
+});
+
+export const GATEWAY = component('gateway', 'Runs the enforcement gateway: gRPC front end and admin HTTP, publishing events on the configured bus.');
+export const DETECTORS = component('detectors', 'Runs the streaming detectors: consumes portcullis.events, publishes alerts and decisions.');
+export const SINK = component('sink', 'Copies events, alerts and decisions from the bus into ClickHouse (store.url, or the embedded engine).');
+
+export const EXEC: CommandSpec = {
+  name: 'exec',
+  summary: 'run one command on a connection through the gateway',
+  positionals: ['command'],
+  options: {
+    connection: { type: 'string', short: 'c' },
+    gateway: { type: 'string' },
+    token: { type: 'string' },
+    host: { type: 'string' },
+    container: { type: 'string' },
+    json: { type: 'boolean' },
+    ...stateDir,
+  },
+  usage: `Usage: portcullis exec -c NAME [options] "COMMAND"
+
+Runs COMMAND on connection NAME through the gateway and prints the rows.
+The gateway and token come from --gateway/--token, else $PORTCULLIS_GATEWAY and
+$PORTCULLIS_TOKEN, else the demo.json of a running \`portcullis start\`.
+Exit status: 0 ok, 2 denied by the gateway, 1 any other error (stderr: <PCX_CODE>: <reason>).
+
+Options:
+  -c, --connection NAME   connection to run on (required)
+  --gateway HOST:PORT     gateway gRPC address
+  --token TOKEN           bearer token
+  --host NAME             declared origin host (x-portcullis-host)
+  --container ID          declared origin container (x-portcullis-container)
+  --json                  print {columns, rows, rowCount, ...} as JSON
+  --state-dir DIR         where demo.json is (default ./.portcullis)`,
+};
+
+const storeOptions = { 'store-url': { type: 'string' }, ...config, ...stateDir, json: { type: 'boolean' } } as const;
+
+export const QUERY: CommandSpec = {
+  name: 'query',
+  summary: 'run an analyst query on the event store (ClickHouse)',
+  positionals: ['sql'],
+  options: { ...storeOptions },
+  usage: `Usage: portcullis query [--store-url URL | --config FILE] [--state-dir DIR] [--json] "SQL"
+
+Runs SQL on the event store: a ClickHouse server (--store-url, or store.url in the
+config), else the embedded store of this state directory — through the running
+\`portcullis start\` when there is one (chdb allows one process per data directory),
+otherwise by opening it directly.
+
+Options:
+  --store-url URL    ClickHouse HTTP URL (http://host:8123)
+  --config FILE      read store settings from a config file
+  --state-dir DIR    state directory (default ./.portcullis)
+  --json             print rows as JSON`,
+};
+
+export const ALERTS: CommandSpec = {
+  name: 'alerts',
+  summary: 'list detector alerts (newest last); --follow for new ones',
+  positionals: [],
+  options: { ...storeOptions, follow: { type: 'boolean', short: 'f' }, limit: { type: 'string' }, 'interval-ms': { type: 'string' } },
+  usage: `Usage: portcullis alerts [--follow] [--json] [--limit N] [--store-url URL | --config FILE] [--state-dir DIR]
+
+Shows alerts as a SOC reads them: time, severity, title, subject, credential, risk score
+and evidence count, from the event store. --follow keeps polling for new alerts; with a
+--config whose bus is Kafka it tails portcullis.alerts instead.
+
+Options:
+  -f, --follow         keep printing new alerts until interrupted
+  --json               one JSON object per alert
+  --limit N            how many recent alerts to show first (default 50)
+  --interval-ms N      poll interval for --follow on the store (default 2000)
+  --store-url URL      ClickHouse HTTP URL
+  --config FILE        config file (store.url; bus for --follow)
+  --state-dir DIR      state directory (default ./.portcullis)`,
+};
+
+export const COMMANDS: readonly CommandSpec[] = [START, GATEWAY, DETECTORS, SINK, EXEC, QUERY, ALERTS];
+
+export const MAIN_USAGE = `Usage: portcullis <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Run \`portcullis <command> --help\` for a command's options.
+Environment: PORTCULLIS_GATEWAY, PORTCULLIS_TOKEN, PORTCULLIS_CONFIG.`;
