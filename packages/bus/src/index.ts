@@ -3,3 +3,4 @@ export { murmur2, toPositive, partitionForKey, createPartitioner } from './parti
 export { MemoryBus, createMemoryBus, type MemoryBusOptions } from './memory-bus.js';
 export { KafkaBus, createKafkaBus, type KafkaBusOptions } from './kafka-bus.js';
 export { createBus, type CreateBusExtras } from './create-bus.js';
+export { createSpoolingPublisher, type SpoolingPublisher, type SpoolingPublisherOptions } from './spooling-publisher.js';
