@@ -20,6 +20,8 @@ describe('SqlParserAnalyzer', () => {
 
   it('falls back to the first keyword when it cannot parse', () => {
     expect(a.analyze('VACUUM FULL big_table')).toMatchObject({ statementType: 'VACUUM', isWrite: true, parsed: false, riskTags: ['unparsed'] });
+    // `at` is a keyword to node-sql-parser; the tables are still guessed.
+    expect(a.analyze('SELECT at FROM s.items JOIN "Other" o ON true')).toMatchObject({ statementType: 'SELECT', tables: ['s.items', 'Other'], parsed: false });
     expect(a.analyze('/* hi */ ( select 1')).toMatchObject({ statementType: 'SELECT', isWrite: false, parsed: false });
   });
 

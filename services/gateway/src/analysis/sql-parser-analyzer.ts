@@ -55,7 +55,7 @@ export class SqlParserAnalyzer implements CommandAnalyzer {
       return Object.freeze({
         fingerprint,
         statementType: kind,
-        tables: Object.freeze([]),
+        tables: Object.freeze(guessTables(command)),
         isWrite: isWriteKeyword(kind),
         hasWhere: /\bwhere\b/i.test(command),
         hasLimit: /\blimit\b/i.test(command),
@@ -70,4 +70,13 @@ export class SqlParserAnalyzer implements CommandAnalyzer {
 function tableName(entry: string): string {
   const [, schema, table] = entry.split('::');
   return schema && schema !== 'null' ? `${schema}.${table ?? ''}` : (table ?? entry);
+}
+
+/** Without a parse tree, the names after FROM / JOIN / INTO / UPDATE / TABLE are the best guess. */
+function guessTables(command: string): string[] {
+  const out = new Set<string>();
+  for (const m of command.matchAll(/\b(?:from|join|into|update|table)\s+((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))?)/gi)) {
+    if (m[1]) out.add(m[1].replace(/"/g, ''));
+  }
+  return [...out];
 }

@@ -176,7 +176,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
       const errorCode = typeof err.context['sqlstate'] === 'string' ? err.context['sqlstate'] : err.code;
       publish(responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode, payload: errorPayload(err.code, err.message), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()));
       logger.warn({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: conn.config.name, code: err.code, error_code: errorCode, reason: err.message }, 'target refused command');
-      throw err;
+      throw new PcxError(err.code, err.message, { ...err.context, requestId: ctx.requestId });
     }
     const durationMs = performance.now() - t0;
     const payload = capPayload(result, deps.limits.maxEventPayloadBytes);

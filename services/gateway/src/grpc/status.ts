@@ -2,6 +2,8 @@ import { Metadata, status, type ServiceError, type StatusObject } from '@grpc/gr
 import { PcxError, isErrorCode, isPcxError, type ErrorCode } from '@portcullis/common';
 
 export const PCX_CODE_TRAILER = 'pcx-code';
+/** The request id of a denied or failed command, so the caller can quote it to whoever reads the audit log. */
+export const PCX_REQUEST_ID_TRAILER = 'pcx-request-id';
 
 /**
  * The one place a gateway error becomes a gRPC status: the code from the error's
@@ -13,6 +15,8 @@ export function toGrpcStatus(e: unknown): StatusObject {
   const err = isPcxError(e) ? e : new PcxError('PCX_INTERNAL', 'internal error');
   const metadata = new Metadata();
   metadata.set(PCX_CODE_TRAILER, err.code);
+  const requestId = err.context['requestId'];
+  if (typeof requestId === 'string') metadata.set(PCX_REQUEST_ID_TRAILER, requestId);
   return { code: status[err.grpcStatus], details: `${err.code}: ${err.message}`, metadata };
 }
 
@@ -21,8 +25,12 @@ export function fromGrpcError(e: ServiceError): PcxError {
   const trailer = e.metadata?.get(PCX_CODE_TRAILER)[0];
   const code = typeof trailer === 'string' && isErrorCode(trailer) ? trailer : undefined;
   if (!code) return new PcxError(pcxCodeForStatus(e.code), e.details || e.message, { grpcStatus: e.code });
+  const requestId = e.metadata.get(PCX_REQUEST_ID_TRAILER)[0];
   const prefix = `${code}: `;
-  return new PcxError(code, e.details.startsWith(prefix) ? e.details.slice(prefix.length) : e.details);
+  return new PcxError(code, e.details.startsWith(prefix) ? e.details.slice(prefix.length) : e.details, {
+    grpcStatus: e.code,
+    requestId: typeof requestId === 'string' ? requestId : undefined,
+  });
 }
 
 /** Without a trailer (a proxy in between, or the channel itself failed), the closest code. */

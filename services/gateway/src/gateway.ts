@@ -1,0 +1,144 @@
+import type { Server as HttpServer } from 'node:http';
+import type { Server as GrpcServer } from '@grpc/grpc-js';
+import { Topics, topicSpecs, type Logger, type MetricsRegistry, type PortcullisConfig } from '@portcullis/common';
+import type { Bus } from '@portcullis/bus';
+import { startAdminServer, stopAdminServer } from './admin/http.js';
+import type { CommandAnalyzer } from './analysis/command-analyzer.js';
+import { SqlParserAnalyzer } from './analysis/sql-parser-analyzer.js';
+import { startDecisionFeed, type DecisionFeed } from './decisions/decision-loader.js';
+import { DecisionView } from './decisions/decision-view.js';
+import { createProducerPublisher } from './events/producer-publisher.js';
+import type { EventPublisher } from './events/publisher.js';
+import { createExecPipeline, type PipelineConnection } from './exec/pipeline.js';
+import { gatewayHandlers, startGrpcServer, stopGrpcServer } from './grpc/server.js';
+import type { Authenticator } from './identity/authenticator.js';
+import { ServiceTokenAuthenticator } from './identity/service-tokens.js';
+import { gatewayMetrics, watchPublisher } from './metrics/gateway-metrics.js';
+import { allowAllPolicy, type Policy } from './policy/policy.js';
+import { openConnections } from './targets/registry.js';
+
+export interface GatewayOptions {
+  readonly config: PortcullisConfig;
+  /** Where `${env:…}` references resolve; the process passes process.env, tests their own. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly bus: Bus;
+  /** Defaults to a spooling publisher on `bus` (config.gateway.spool); one passed in is the caller's to close. */
+  readonly publisher?: EventPublisher;
+  readonly logger: Logger;
+  readonly metrics: MetricsRegistry;
+  /** Topic names, defaulting to Topics; tests use unique ones. */
+  readonly topics?: { readonly events?: string; readonly decisions?: string };
+  /** Defaults to service tokens from config; OIDC plugs in here. */
+  readonly authenticator?: Authenticator;
+  /** Defaults to allow-all; guardrails, masking and approvals plug in here. */
+  readonly policy?: Policy;
+  /** Defaults to the node-sql-parser analyzer. */
+  readonly analyzer?: CommandAnalyzer;
+  /** How long a strict-audit connection waits for the REQUEST event's acknowledgement. Default 2000. */
+  readonly auditTimeoutMs?: number;
+}
+
+export interface Gateway {
+  /** The bound gRPC port (after start). */
+  readonly grpcPort: number;
+  /** The bound admin HTTP port (after start). */
+  readonly adminPort: number;
+  readonly decisionView: DecisionView;
+  /** Resolves credentials, rebuilds the decision view, then binds gRPC and admin HTTP. */
+  start(): Promise<void>;
+  /** Stops serving, then closes the decision feed, the publisher it made, and the pools. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_AUDIT_TIMEOUT_MS = 2_000;
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { config, bus, logger } = options;
+  const gw = config.gateway;
+  const topics = { events: options.topics?.events ?? Topics.events, decisions: options.topics?.decisions ?? Topics.decisions };
+  const decisionView = new DecisionView(config.environment);
+  const metrics = gatewayMetrics(options.metrics);
+  metrics.decisions.onCollect(() => metrics.decisions.set(decisionView.size()));
+
+  let grpc: { server: GrpcServer; port: number } | undefined;
+  let admin: { server: HttpServer; port: number } | undefined;
+  let feed: DecisionFeed | undefined;
+  let connections: Map<string, PipelineConnection> | undefined;
+  let ownPublisher: EventPublisher | undefined;
+
+  async function ensureTopics(): Promise<void> {
+    const specs = topicSpecs(config.bus.partitions);
+    const events = specs.find((s) => s.name === Topics.events);
+    const decisions = specs.find((s) => s.name === Topics.decisions);
+    const wanted = [];
+    if (events) wanted.push({ ...events, name: topics.events });
+    if (decisions) wanted.push({ ...decisions, name: topics.decisions });
+    await bus.ensureTopics(wanted);
+  }
+
+  async function start(): Promise<void> {
+    try {
+      const authenticator = options.authenticator ?? new ServiceTokenAuthenticator(gw.tokens, options.env);
+      connections = openConnections(gw.connections, options.env, logger);
+      const publisher = options.publisher ?? (ownPublisher = createProducerPublisher(bus, logger));
+      watchPublisher(metrics, () => publisher.stats());
+      await ensureTopics();
+      feed = await startDecisionFeed({ bus, topic: topics.decisions, gatewayId: gw.id, view: decisionView, logger, metrics });
+
+      const pipeline = createExecPipeline({
+        environment: config.environment,
+        gatewayId: gw.id,
+        limits: gw.limits,
+        eventsTopic: topics.events,
+        auditTimeoutMs: options.auditTimeoutMs ?? DEFAULT_AUDIT_TIMEOUT_MS,
+        authenticator,
+        connections,
+        decisions: decisionView,
+        policy: options.policy ?? allowAllPolicy,
+        analyzer: options.analyzer ?? new SqlParserAnalyzer(),
+        publisher,
+        logger,
+        metrics,
+      });
+      grpc = await startGrpcServer(gatewayHandlers(pipeline, logger), gw.grpc.host, gw.grpc.port, gw.limits.maxCommandBytes);
+      admin = await startAdminServer(
+        { metrics: options.metrics, health: () => ({ gateway: gw.id, environment: config.environment, decisions: decisionView.size(), publisher: publisher.stats() }) },
+        gw.admin.host,
+        gw.admin.port,
+      );
+      logger.info({ gateway: gw.id, grpc: `${gw.grpc.host}:${grpc.port}`, admin: `${gw.admin.host}:${admin.port}`, connections: [...connections.keys()] }, 'gateway serving');
+    } catch (e) {
+      await close();
+      throw e;
+    }
+  }
+
+  async function close(): Promise<void> {
+    const g = grpc;
+    const a = admin;
+    grpc = undefined;
+    admin = undefined;
+    await Promise.all([g ? stopGrpcServer(g.server) : undefined, a ? stopAdminServer(a.server) : undefined]);
+    const f = feed;
+    feed = undefined;
+    await f?.close();
+    const p = ownPublisher;
+    ownPublisher = undefined;
+    await p?.close();
+    const c = connections;
+    connections = undefined;
+    if (c) await Promise.all([...c.values()].map((x) => x.target.close()));
+  }
+
+  return {
+    get grpcPort() {
+      return grpc?.port ?? 0;
+    },
+    get adminPort() {
+      return admin?.port ?? 0;
+    },
+    decisionView,
+    start,
+    close,
+  };
+}

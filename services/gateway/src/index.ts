@@ -1,0 +1,13 @@
+export { createGateway, type Gateway, type GatewayOptions } from './gateway.js';
+export { createGatewayClient, type PortcullisGatewayClient, type ClientOrigin, type ExecOptions } from './client/gateway-client.js';
+export type { Authenticator, Identity, CallHeaders } from './identity/authenticator.js';
+export { ServiceTokenAuthenticator, SERVICE_TOKEN_ISSUER } from './identity/service-tokens.js';
+export type { Policy, PolicyContext, PolicyVerdict } from './policy/policy.js';
+export { allowAllPolicy } from './policy/policy.js';
+export type { CommandAnalyzer, CommandFacts } from './analysis/command-analyzer.js';
+export { SqlParserAnalyzer } from './analysis/sql-parser-analyzer.js';
+export { DecisionView, blockReason } from './decisions/decision-view.js';
+export type { EventPublisher, PublishRecord } from './events/publisher.js';
+export type { Origin } from './origin/origin.js';
+export type { Access } from './grants/grants.js';
+export { toGrpcStatus, fromGrpcError, PCX_CODE_TRAILER } from './grpc/status.js';
