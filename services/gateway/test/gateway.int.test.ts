@@ -41,6 +41,7 @@ function config() {
         { name: 'main', kind: 'postgres', url: '${env:PG_MAIN}' },
         { name: 'down', kind: 'postgres', url: '${env:PG_DOWN}', pool: { connectTimeoutMs: 3000 } },
         { name: 'ro', kind: 'postgres', url: '${env:PG_MAIN}', display: 'reporting-replica', grants: [{ group: 'etl', access: 'read' }] },
+        { name: 'audited', kind: 'postgres', url: '${env:PG_MAIN}', audit: 'strict' },
         { name: 'private', kind: 'postgres', url: '${env:PG_MAIN}', grants: [{ subject: 'someone-else', access: 'admin' }] },
       ],
       limits: { maxCommandBytes: 4096, maxEventPayloadBytes: 2048, maxResultRows: 50 },
@@ -155,6 +156,13 @@ describe('gateway over gRPC against Postgres', () => {
     expect(JSON.parse(Buffer.from(resp!.payload).toString())).toHaveProperty('rows');
   });
 
+  it('a strict-audit connection runs once the broker has acknowledged its REQUEST', async () => {
+    const res = await a.exec('audited', 'select 7 as n');
+    expect(res.rows?.[0]?.values).toEqual([{ number: 7 }]);
+    const [req] = await eventsOf(bus, EVENTS, res.requestId!);
+    expect(req?.connection?.name).toBe('audited');
+  });
+
   it('unknown connection and a connection without a grant both answer NOT_FOUND PCX_CONNECTION_UNKNOWN', async () => {
     const unknown = await denial(a.exec('nope', 'select 1'));
     expect(unknown.code).toBe('PCX_CONNECTION_UNKNOWN');
@@ -255,6 +263,7 @@ describe('gateway over gRPC against Postgres', () => {
       { name: 'main', kind: 'postgres', access: 'admin' },
       { name: 'down', kind: 'postgres', access: 'admin' },
       { name: 'ro', kind: 'postgres', access: 'read' },
+      { name: 'audited', kind: 'postgres', access: 'admin' },
     ]);
     const wrong = createGatewayClient(`127.0.0.1:${gateway.grpcPort}`, 'bad');
     expect((await denial(wrong.listConnections())).code).toBe('PCX_AUTH_INVALID');
