@@ -103,7 +103,7 @@ describe('detector core', () => {
       init: () => 0,
       score: (s, e) => ({
         state: s + 1,
-        findings: [{ detector: 'forgetful', key: 'k', title: 't', description: 'd', severity: 'low', score: 1, confidence: 1, analytic: 'rule', subject: { kind: 'credential', value: 'k' }, eventIds: [e.eventId], firstSeen: e.time, lastSeen: e.time, details: {} }],
+        findings: [{ detector: 'forgetful', key: 'k', title: 't', description: 'd', severity: 'low', score: 1, confidence: 1, analytic: 'rule', subject: { kind: 'credential', value: 'k' }, eventIds: [e.eventId ?? ''], firstSeen: e.time ?? 0, lastSeen: e.time ?? 0, details: {} }],
       }),
       serialize: (s) => Buffer.from(String(s)),
       deserialize: (b) => Number(b.toString()),

@@ -44,7 +44,12 @@ export interface InputRecord {
   timestamp: number;
 }
 
-/** Structurally a bus OutgoingRecord with a string key. */
+/**
+ * Structurally a bus OutgoingRecord. No timestamp on purpose: the bus stamps publish
+ * time, which topic retention runs on; event time travels inside every value (OCSF
+ * `time`, Decision `created_at`), and stamping it on the record would let retention
+ * delete the alerts of a backtest over last month's events as soon as they are written.
+ */
 export interface OutRecord {
   key: string | Buffer | null;
   value: Buffer | null;
@@ -201,13 +206,13 @@ export class DetectorCore {
       const out: OutRecord[] = [];
       for (const key of keys) {
         const s = slot.states.get(key);
-        out.push({ key: stateKey(partition, key), value: s === undefined ? null : slot.scorer.serialize(s), timestamp: tsOf(p.watermark) });
+        out.push({ key: stateKey(partition, key), value: s === undefined ? null : slot.scorer.serialize(s) });
       }
       result.changelog.set(slot.scorer.name, out);
     }
     for (const slot of undo.recent.keys()) {
       const out = result.changelog.get(slot.scorer.name) ?? [];
-      out.push({ key: recentAlertsKey(partition), value: slot.recent.serialize(), timestamp: tsOf(p.watermark) });
+      out.push({ key: recentAlertsKey(partition), value: slot.recent.serialize() });
       result.changelog.set(slot.scorer.name, out);
     }
     return result;
@@ -246,12 +251,11 @@ export class DetectorCore {
         key: alertId,
         value: Buffer.from(JSON.stringify(finding)),
         headers: { 'content-type': 'application/json', detector: f.detector },
-        timestamp: tsOf(f.lastSeen),
       });
       if (counts) counts.alerts += 1;
       const decision = decisionOf(f, alertId, e.environment);
       if (decision) {
-        result.decisions.push({ key: decision.subject ?? '', value: encodeDecision(decision), headers: { detector: f.detector }, timestamp: tsOf(f.lastSeen) });
+        result.decisions.push({ key: decision.subject ?? '', value: encodeDecision(decision), headers: { detector: f.detector } });
         if (counts) counts.decisions += 1;
       }
     }
@@ -321,7 +325,7 @@ export class DetectorCore {
       consumer: this.options.consumer,
       time: rec.timestamp,
     }).finish();
-    return { key: rec.key, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers: { reason: reason.slice(0, 200) }, timestamp: rec.timestamp };
+    return { key: rec.key, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers: { reason: reason.slice(0, 200) } };
   }
 }
 
@@ -357,8 +361,4 @@ function markDirty(dirty: Map<Slot, Set<string>>, slot: Slot, key: string): void
     dirty.set(slot, keys);
   }
   keys.add(key);
-}
-
-function tsOf(t: number): number | undefined {
-  return Number.isFinite(t) && t > 0 ? t : undefined;
 }

@@ -1,0 +1,164 @@
+import { describe, it, expect, afterEach } from 'vitest';
+import { createBus, type Bus, type BusRecord } from '@portcullis/bus';
+import { busSchema, MetricsRegistry, silentLogger } from '@portcullis/common';
+import { DeadLetter, decodeDecision, encodeEvent } from '@portcullis/proto';
+import { createCredentialOriginScorer, runDetectors, type DetectorRuntime, type DetectorTopics, type Scorer } from '../src/index.js';
+import { kafkaBrokers, uniqueTopic } from '../../test/support/kafka.js';
+import { accessEvent, ORIGIN_A, ORIGIN_B, T0, MINUTE, type EventSpec } from './fixtures/events.js';
+
+const logger = silentLogger();
+const scorerSettings = { maturityEvents: 50, maturityMs: 0, originTtlMs: 30 * 86_400_000, maxOriginsPerCredential: 64, alertScore: 0.5, block: true, blockTtlMs: 3_600_000 };
+
+type BusKind = 'memory' | 'kafka';
+
+async function makeBus(kind: BusKind): Promise<Bus> {
+  if (kind === 'memory') return createBus(busSchema.parse({ kind: 'memory' }), logger);
+  return createBus(busSchema.parse({ kind: 'kafka', brokers: await kafkaBrokers(), clientId: 'detectors-int' }), logger);
+}
+
+function testTopics(prefix: string): DetectorTopics {
+  const base = uniqueTopic(`detectors-int-${prefix}`);
+  return {
+    events: `${base}.events`,
+    alerts: `${base}.alerts`,
+    decisions: `${base}.decisions`,
+    dlq: `${base}.dlq`,
+    state: (detector) => `${base}.state.${detector}`,
+  };
+}
+
+async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
+  const out: BusRecord[] = [];
+  await bus.readToEnd(topic, (r) => {
+    out.push(r);
+  });
+  return out;
+}
+
+/** Polls until the condition holds; the deadline only keeps a broken run from hanging. */
+async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const fromA = (n: number): EventSpec[] => Array.from({ length: n }, (_, i) => ({ credentialId: 'tok_int', subject: 'agent:int', time: T0 + i * MINUTE, ...ORIGIN_A }));
+
+async function publish(bus: Bus, topic: string, values: Buffer[]): Promise<void> {
+  const producer = await bus.producer();
+  await producer.send(
+    topic,
+    values.map((value) => ({ key: 'agent:int', value })),
+  );
+  await producer.close();
+}
+
+const encodeAll = (specs: EventSpec[]) => specs.map((s) => encodeEvent(accessEvent(s)));
+
+describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (kind) => {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    for (const c of open.reverse()) await c.close();
+    open.length = 0;
+  });
+
+  async function start(bus: Bus, topics: DetectorTopics, groupId: string, metrics = new MetricsRegistry()): Promise<DetectorRuntime> {
+    const runtime = await runDetectors({
+      bus,
+      scorers: [createCredentialOriginScorer(scorerSettings) as Scorer<unknown>],
+      logger,
+      metrics,
+      topics,
+      groupId,
+      partitions: { events: 3, alerts: 1, decisions: 1, dlq: 1, state: 1 },
+      core: { productVersion: '0.1.0-test' },
+    });
+    open.push(runtime);
+    return runtime;
+  }
+
+  it('alerts and blocks once on a new origin after a mature baseline, and parks garbage on the dlq', async () => {
+    const bus = await makeBus(kind);
+    open.push(bus);
+    const topics = testTopics(kind);
+    const metrics = new MetricsRegistry();
+    const runtime = await start(bus, topics, `g-${topics.events}`, metrics);
+
+    const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]);
+    const newOrigin: EventSpec = { credentialId: 'tok_int', subject: 'agent:int', time: T0 + 61 * MINUTE, eventId: 'evt-origin-b', ...ORIGIN_B };
+    await publish(bus, topics.events, [...encodeAll(fromA(60)), garbage, ...encodeAll([newOrigin])]);
+    await until('61 events and a dead letter', () => runtime.stats().events === 61 && runtime.stats().deadLetters === 1);
+
+    const alerts = await readAll(bus, topics.alerts);
+    expect(alerts).toHaveLength(1);
+    const alert = JSON.parse(String(alerts[0]?.value)) as { class_uid: number; finding_info: { uid: string }; actor: { user: { credential_uid: string } }; evidences: Array<{ data: { event_ids: string[] } }> };
+    expect(alert.class_uid).toBe(2004);
+    expect(alert.actor.user.credential_uid).toBe('tok_int');
+    expect(alert.evidences[0]?.data.event_ids).toEqual(['evt-origin-b']);
+    expect(alert.finding_info.uid).toBe(alerts[0]?.key?.toString());
+
+    const decisions = await readAll(bus, topics.decisions);
+    expect(decisions).toHaveLength(1);
+    expect(decisions[0]?.key?.toString()).toBe('credential:tok_int');
+    const d = decodeDecision(decisions[0]?.value ?? Buffer.alloc(0));
+    expect(d).toMatchObject({ subject: 'credential:tok_int', alertId: alert.finding_info.uid, createdAt: T0 + 61 * MINUTE, expiresAt: T0 + 61 * MINUTE + 3_600_000 });
+
+    const dead = await readAll(bus, topics.dlq);
+    expect(dead).toHaveLength(1);
+    const dl = DeadLetter.decode(dead[0]?.value ?? Buffer.alloc(0));
+    expect(dl.reason).toMatch(/undecodable AccessEvent/);
+    expect(Buffer.from(dl.value).equals(garbage)).toBe(true);
+    expect(dl.sourceTopic).toBe(topics.events);
+
+    const stats = runtime.stats();
+    expect(stats).toMatchObject({ alerts: 1, decisions: 1, deadLetters: 1 });
+    expect(stats.state).toEqual([expect.objectContaining({ detector: 'credential-origin', entries: 1 })]);
+    expect(stats.state[0]?.bytesPerEntry).toBeGreaterThan(0);
+    const text = metrics.render();
+    expect(text).toContain('portcullis_detector_events_total 61');
+    expect(text).toContain('portcullis_detector_alerts_total{detector="credential-origin"} 1');
+    expect(text).toContain('portcullis_detector_dlq_total 1');
+    expect(text).toMatch(/portcullis_detector_state_bytes\{detector="credential-origin"\} [1-9]/);
+  });
+
+  it('restores its state after a restart: no forgotten baseline, no second alert id', async () => {
+    const bus = await makeBus(kind);
+    open.push(bus);
+    const topics = testTopics(`${kind}-restart`);
+    const groupId = `g-${topics.events}`;
+
+    const first = await start(bus, topics, groupId);
+    await publish(bus, topics.events, encodeAll(fromA(60)));
+    await until('the baseline', () => first.stats().events === 60);
+    await first.close();
+
+    const second = await start(bus, topics, groupId);
+    await until('the partitions', () => second.stats().partitions.length === 3);
+    expect(second.stats().state[0]?.entries).toBe(1);
+    await publish(bus, topics.events, encodeAll([{ credentialId: 'tok_int', subject: 'agent:int', time: T0 + 61 * MINUTE, ...ORIGIN_A }]));
+    await until('the event from A', () => second.stats().events === 1);
+    expect(second.stats().alerts).toBe(0);
+
+    const fromB = encodeAll([{ credentialId: 'tok_int', subject: 'agent:int', time: T0 + 62 * MINUTE, eventId: 'evt-restart-b', ...ORIGIN_B }]);
+    await publish(bus, topics.events, fromB);
+    await until('the event from B', () => second.stats().events === 2);
+    expect(second.stats().alerts).toBe(1);
+
+    // The gateway's producer retried: the same event arrives twice.
+    await publish(bus, topics.events, fromB);
+    await until('the duplicate', () => second.stats().events === 3);
+    await second.close();
+
+    // A member of a new group re-reads every event against the restored state.
+    const replay = await start(bus, topics, `${groupId}-replay`);
+    await until('the replay', () => replay.stats().events === 63);
+
+    const alerts = await readAll(bus, topics.alerts);
+    const ids = new Set(alerts.map((a) => a.key?.toString()));
+    expect(ids.size).toBe(1);
+    expect(alerts).toHaveLength(1);
+    expect((await readAll(bus, topics.decisions)).map((r) => r.key?.toString())).toEqual(['credential:tok_int']);
+  });
+});
