@@ -1,13 +1,12 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { Topics, topicSpecs, type Logger, type MetricsRegistry, type PortcullisConfig } from '@portcullis/common';
-import type { Bus } from '@portcullis/bus';
+import { createSpoolingPublisher, type Bus } from '@portcullis/bus';
 import { startAdminServer, stopAdminServer } from './admin/http.js';
 import type { CommandAnalyzer } from './analysis/command-analyzer.js';
 import { SqlParserAnalyzer } from './analysis/sql-parser-analyzer.js';
 import { startDecisionFeed, type DecisionFeed } from './decisions/decision-loader.js';
 import { DecisionView } from './decisions/decision-view.js';
-import { createProducerPublisher } from './events/producer-publisher.js';
 import type { EventPublisher } from './events/publisher.js';
 import { createExecPipeline, type PipelineConnection } from './exec/pipeline.js';
 import { gatewayHandlers, startGrpcServer, stopGrpcServer } from './grpc/server.js';
@@ -80,7 +79,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     try {
       const authenticator = options.authenticator ?? new ServiceTokenAuthenticator(gw.tokens, options.env);
       connections = openConnections(gw.connections, options.env, logger);
-      const publisher = options.publisher ?? (ownPublisher = createProducerPublisher(bus, logger));
+      const publisher = options.publisher ?? (ownPublisher = await createSpoolingPublisher(bus, { dir: gw.spool.dir, maxBytes: gw.spool.maxBytes, logger, metrics: options.metrics }));
       watchPublisher(metrics, () => publisher.stats());
       await ensureTopics();
       feed = await startDecisionFeed({ bus, topic: topics.decisions, gatewayId: gw.id, view: decisionView, logger, metrics });

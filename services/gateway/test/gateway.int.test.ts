@@ -1,6 +1,9 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { MetricsRegistry, parseConfig, PcxError } from '@portcullis/common';
 import { createMemoryBus, type Bus, type BusProducer } from '@portcullis/bus';
 import { Action, ConnectionKind, DecisionEffect, encodeDecision, GatewayClient, IdentityKind, Phase, SubjectKind, type AccessEvent } from '@portcullis/proto';
@@ -15,6 +18,7 @@ const TOKEN_OLD = `tok-old-${randomBytes(8).toString('hex')}`;
 const CANARY = `canary${randomBytes(8).toString('hex')}`;
 const schema = uniqueName('gw_it');
 const EVENTS = uniqueName('it.events');
+const spoolDir = mkdtempSync(join(tmpdir(), 'gw-it-spool-'));
 const DECISIONS = uniqueName('it.decisions');
 
 const env = {
@@ -45,6 +49,7 @@ function config() {
         { name: 'private', kind: 'postgres', url: '${env:PG_MAIN}', grants: [{ subject: 'someone-else', access: 'admin' }] },
       ],
       limits: { maxCommandBytes: 4096, maxEventPayloadBytes: 2048, maxResultRows: 50 },
+      spool: { dir: spoolDir },
     },
   });
 }
@@ -100,6 +105,7 @@ afterAll(async () => {
   await decisions?.close();
   await bus?.close();
   await withPg((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+  rmSync(spoolDir, { recursive: true, force: true });
 });
 
 describe('gateway over gRPC against Postgres', () => {
@@ -273,12 +279,13 @@ describe('gateway over gRPC against Postgres', () => {
   it('admin HTTP serves /healthz and /metrics', async () => {
     const health = (await (await fetch(`http://127.0.0.1:${gateway.adminPort}/healthz`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({ status: 'ok', gateway: 'gw-it', decisions: 1 });
-    expect(health['publisher']).toBeTypeOf('object');
+    expect(health['publisher']).toMatchObject({ dropped: 0, delivered: expect.any(Number) as number });
     const metrics = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`)).text();
     expect(metrics).toMatch(/portcullis_gateway_exec_total\{code="OK",connection="main"\} \d+/);
     expect(metrics).toMatch(/portcullis_gateway_exec_total\{code="PCX_CONNECTION_UNKNOWN",connection="\(unknown\)"\} 1/);
     expect(metrics).toMatch(/portcullis_gateway_exec_seconds_count\{connection="main"\} \d+/);
     expect(metrics).toContain('portcullis_gateway_decisions 1');
+    expect(metrics).toMatch(/portcullis_gateway_publisher\{field="delivered"\} [1-9]/);
     expect((await fetch(`http://127.0.0.1:${gateway.adminPort}/nope`)).status).toBe(404);
   });
 

@@ -1,10 +1,11 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { MetricsRegistry, parseConfig, PcxError } from '@portcullis/common';
-import { createKafkaBus, createMemoryBus, type Bus } from '@portcullis/bus';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKafkaBus, createMemoryBus, createSpoolingPublisher, type Bus, type SpoolingPublisher } from '@portcullis/bus';
 import { createGateway, createGatewayClient, type Gateway, type PortcullisGatewayClient } from '../src/index.js';
-import { createProducerPublisher } from '../src/events/producer-publisher.js';
-import type { EventPublisher } from '../src/events/publisher.js';
 import { memoryLogger, uniqueName, withPg } from './support/harness.js';
 
 const TOKEN = `tok-${randomBytes(8).toString('hex')}`;
@@ -13,7 +14,8 @@ const logs = memoryLogger();
 
 let decisionsBus: Bus;
 let deadKafka: Bus;
-let publisher: EventPublisher;
+let publisher: SpoolingPublisher;
+const spoolDir = mkdtempSync(join(tmpdir(), 'gw-strict-spool-'));
 let gateway: Gateway;
 let client: PortcullisGatewayClient;
 
@@ -25,7 +27,7 @@ beforeAll(async () => {
   // Decisions come from a working bus; events go to a Kafka bus where nothing listens.
   decisionsBus = createMemoryBus({ logger: logs.logger });
   deadKafka = createKafkaBus({ brokers: ['127.0.0.1:1'], clientId: 'gw-strict-test', logger: logs.logger, connectionTimeoutMs: 300, retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 } });
-  publisher = createProducerPublisher(deadKafka, logs.logger);
+  publisher = await createSpoolingPublisher(deadKafka, { dir: spoolDir, maxBytes: 1 << 20, logger: logs.logger, closeTimeoutMs: 500 });
   const config = parseConfig({
     environment: 'itest',
     gateway: {
@@ -60,6 +62,7 @@ afterAll(async () => {
   await deadKafka?.close();
   await decisionsBus?.close();
   await withPg((c) => c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`));
+  rmSync(spoolDir, { recursive: true, force: true });
 });
 
 describe('strict audit with the broker down', () => {
@@ -82,5 +85,9 @@ describe('strict audit with the broker down', () => {
     expect(n.rows[0]?.n).toBe(1);
     const metrics = await (await fetch(`http://127.0.0.1:${gateway.adminPort}/metrics`)).text();
     expect(metrics).toMatch(/portcullis_gateway_audit_refused_total\{connection="strict"\} 1/);
+    // Both commands' events wait on the publisher (memory queue or disk spool) for the broker.
+    const st = publisher.stats();
+    expect(st.delivered).toBe(0);
+    expect(st.queued + st.spooledRecords).toBeGreaterThanOrEqual(4);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * What the gateway needs of an event publisher. `createSpoolingPublisher` from
- * @portcullis/bus fits it; tests may hand in any implementation.
+ * What the gateway needs of an event publisher: the shape of `createSpoolingPublisher`
+ * from @portcullis/bus, which the gateway makes when none is passed in.
  */
 export interface PublishRecord {
   key: string | Buffer | null;

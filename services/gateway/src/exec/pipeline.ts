@@ -160,6 +160,11 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
       await deps.publisher.publishAcked(deps.eventsTopic, record, deps.auditTimeoutMs);
     } catch (e) {
       metrics.auditRefused.inc({ connection: config.name });
+      // The REQUEST stays queued for later delivery; this RESPONSE closes it in the audit
+      // trail, so nobody reads an allowed command without an outcome as one that ran.
+      publish(
+        responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs: 0, errorCode: 'PCX_AUDIT_UNAVAILABLE', payload: errorPayload('PCX_AUDIT_UNAVAILABLE', 'not run: audit not acknowledged'), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()),
+      );
       logger.warn({ request_id: ctx.requestId, connection: config.name, code: isPcxError(e) ? e.code : 'PCX_AUDIT_UNAVAILABLE' }, 'strict audit: REQUEST not acknowledged, command not run');
       throw new PcxError('PCX_AUDIT_UNAVAILABLE', `connection ${config.name} requires audited commands and the audit log did not acknowledge this one; it was not run`, { requestId: ctx.requestId });
     }
