@@ -1,0 +1,36 @@
+import { decodeDecision, decodeEvent } from '@portcullis/proto';
+import { alertToRow, approvalToRow, decisionToRow, eventToRow, type SinkTable } from '@portcullis/store';
+import type { BusRecord } from '@portcullis/bus';
+
+/** What one record becomes: a row for its table, nothing (a record with no row), or a dead letter with the reason. */
+export type Decoded = { kind: 'row'; row: object } | { kind: 'skip'; reason: string } | { kind: 'dead'; reason: string };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Turns one record of a source topic into a row of its table. Pure; never throws: bytes
+ * that are not the topic's contract (bad protobuf, bad JSON, missing ids) come back as
+ * a dead letter with the reason, so the caller can route them and carry on.
+ */
+export function decodeRecord(table: SinkTable, r: BusRecord): Decoded {
+  try {
+    const key = r.key ? r.key.toString('utf8') : null;
+    switch (table) {
+      case 'events':
+        if (!r.value) return { kind: 'dead', reason: 'events record without a value' };
+        return { kind: 'row', row: eventToRow(decodeEvent(r.value)) };
+      case 'alerts':
+        if (!r.value) return { kind: 'dead', reason: 'alerts record without a value' };
+        return { kind: 'row', row: alertToRow(utf8.decode(r.value), key) };
+      case 'decisions':
+        // A null value is a tombstone: the lift of the keyed subject, stored as such.
+        return { kind: 'row', row: decisionToRow(key, r.value ? decodeDecision(r.value) : null, { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp }) };
+      case 'approvals':
+        // Compaction's delete marker on approvals carries nothing to record.
+        if (!r.value) return { kind: 'skip', reason: 'tombstone' };
+        return { kind: 'row', row: approvalToRow(utf8.decode(r.value), key, r.timestamp) };
+    }
+  } catch (e) {
+    return { kind: 'dead', reason: e instanceof Error ? e.message : String(e) };
+  }
+}
