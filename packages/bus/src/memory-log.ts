@@ -9,13 +9,15 @@ export interface StoredRecord {
   value: Buffer | null;
   timestamp: number;
   headers: Record<string, string>;
+  /** When the bus appended it; time retention uses this, not the (event-time) timestamp. */
+  appendedAt: number;
 }
 
 export interface PartitionLogOptions {
   compact: boolean;
   /** Delete topics: the oldest records beyond this count are evicted. */
   maxRecords: number;
-  /** Delete topics: records older than this (by record timestamp) are evicted. */
+  /** Delete topics: records appended longer ago than this are evicted. */
   retentionMs?: number;
   /**
    * Compact topics: how long a tombstone stays readable after it superseded a value, so a
@@ -53,9 +55,9 @@ export class PartitionLog {
   }
 
   /** Appends and returns how many records retention evicted to make room. */
-  append(rec: Omit<StoredRecord, 'offset'>, now: number): { offset: number; evicted: number } {
+  append(rec: Omit<StoredRecord, 'offset' | 'appendedAt'>, now: number): { offset: number; evicted: number } {
     const offset = this.next++;
-    const stored: StoredRecord = { ...rec, offset };
+    const stored: StoredRecord = { ...rec, offset, appendedAt: now };
     this.offsets.push(offset);
     this.records.push(stored);
     let evicted = 0;
@@ -103,7 +105,7 @@ export class PartitionLog {
     while (this.head < this.records.length) {
       const live = this.offsets.length - this.head;
       const r = this.records[this.head];
-      if (live <= this.opts.maxRecords && (r === null || r === undefined || r.timestamp >= cutoff)) break;
+      if (live <= this.opts.maxRecords && (r === null || r === undefined || r.appendedAt >= cutoff)) break;
       this.head++;
       evicted++;
     }
