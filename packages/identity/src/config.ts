@@ -1,9 +1,12 @@
 import { z } from 'zod';
+import { isSecureUrl } from './secure-url.js';
 
 /**
  * The identity section of the config (to be mounted at `gateway.identity`). Service
  * tokens stay where they are (`gateway.tokens`, common's serviceTokenSchema); this adds
  * the OIDC issuers. `.strict()` so a misspelt key is named rather than ignored.
+ * Depends only on zod (and secure-url.ts) so it can be lifted into @portcullis/common,
+ * which cannot import this package without a cycle.
  */
 
 /** Asymmetric JWS algorithms only: the verification key comes from a public JWKS. */
@@ -23,6 +26,12 @@ const algSchema = z
   .refine((a): a is AsymmetricAlg => (ASYMMETRIC_ALGS as readonly string[]).includes(a), { message: `must be one of ${ASYMMETRIC_ALGS.join(', ')}` })
   .transform((a) => a as AsymmetricAlg);
 
+/** Where keys come from must be https; plain http only on loopback (tests, a local sidecar). */
+const keyMaterialUrl = z
+  .string()
+  .url()
+  .refine((u) => isSecureUrl(u), { message: 'must be https (plain http only on loopback)' });
+
 export const oidcProviderSchema = z
   .object({
     /** Exactly as the issuer writes it in `iss` (string comparison, trailing slash matters). */
@@ -30,9 +39,9 @@ export const oidcProviderSchema = z
     /** The token's `aud` must contain at least one of these. */
     audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
     /** Default: `${issuer without trailing slash}/.well-known/openid-configuration`. */
-    discoveryUrl: z.string().url().optional(),
+    discoveryUrl: keyMaterialUrl.optional(),
     /** Skips discovery when given. */
-    jwksUri: z.string().url().optional(),
+    jwksUri: keyMaterialUrl.optional(),
     allowedAlgs: z.array(algSchema).min(1).default([...DEFAULT_ALLOWED_ALGS]),
     clockSkewSec: z.number().int().min(0).max(600).default(60),
     /** A claim name, or a dotted path into nested objects (`realm_access.roles`). */

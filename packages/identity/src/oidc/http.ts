@@ -1,3 +1,5 @@
+import { isSecureUrl } from '../secure-url.js';
+
 /**
  * GET a small JSON document with a hard bound on time and size. The bound covers the
  * whole exchange, body included, so an endpoint that sends headers and then stalls
@@ -47,14 +49,5 @@ export async function fetchJson(url: string, opts: FetchJsonOptions): Promise<un
 
 /** Key material over plain HTTP is only acceptable on the loopback interface (tests, sidecars). */
 export function assertSecureUrl(raw: string, what: string): void {
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    throw new Error(`${what} is not a URL`);
-  }
-  if (u.protocol === 'https:') return;
-  const loopback = u.hostname === 'localhost' || u.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(u.hostname);
-  if (u.protocol === 'http:' && loopback) return;
-  throw new Error(`${what} must be https (plain http only on loopback)`);
+  if (!isSecureUrl(raw)) throw new Error(`${what} must be https (plain http only on loopback)`);
 }

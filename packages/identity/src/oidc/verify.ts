@@ -5,7 +5,6 @@ import { oidcProviderSchema, type OidcConfig, type OidcConfigInput } from '../co
 import type { Identity } from '../identity.js';
 import { identityFromClaims } from './claims.js';
 import { defaultDiscoveryUrl, discoverJwksUri } from './discovery.js';
-import { assertSecureUrl } from './http.js';
 import { JwksCache } from './jwks-cache.js';
 
 /** Far above any real access token; refuses to parse megabytes of attacker input. */
@@ -36,13 +35,6 @@ export class OidcVerifier {
     this.config = parsed.data;
     this.#now = opts.now ?? Date.now;
     const c = this.config;
-    if (c.jwksUri !== undefined) {
-      try {
-        assertSecureUrl(c.jwksUri, 'jwksUri');
-      } catch (e) {
-        throw new PcxError('PCX_CONFIG_INVALID', `identity.oidc: ${(e as Error).message}`);
-      }
-    }
     this.#jwks = new JwksCache({
       issuer: c.issuer,
       jwksUri: () => this.#resolveJwksUri(),
