@@ -10,4 +10,4 @@ export { DecisionView, blockReason } from './decisions/decision-view.js';
 export type { EventPublisher, PublishRecord } from './events/publisher.js';
 export type { Origin } from './origin/origin.js';
 export type { Access } from './grants/grants.js';
-export { toGrpcStatus, fromGrpcError, PCX_CODE_TRAILER } from './grpc/status.js';
+export { toGrpcStatus, fromGrpcError, PCX_CODE_TRAILER, PCX_REQUEST_ID_TRAILER } from './grpc/status.js';
