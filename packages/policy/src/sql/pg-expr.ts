@@ -1,0 +1,147 @@
+import type { ExprAdapter, ExprView, Scalar } from './predicate.js';
+
+/** How libpg-query's expression nodes read to the constant-predicate evaluator. */
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function unwrap(node: unknown): [string, Obj] | undefined {
+  if (!isObj(node)) return undefined;
+  const keys = Object.keys(node);
+  if (keys.length !== 1) return undefined;
+  const k = keys[0] as string;
+  const v = node[k];
+  return isObj(v) ? [k, v] : undefined;
+}
+
+function constValue(c: Obj): Scalar {
+  if (c.isnull === true) return null;
+  if (isObj(c.ival)) return typeof c.ival.ival === 'number' ? c.ival.ival : 0;
+  if (isObj(c.fval)) return Number(c.fval.fval);
+  if (isObj(c.boolval)) return c.boolval.boolval === true;
+  if (isObj(c.sval)) return typeof c.sval.sval === 'string' ? c.sval.sval : '';
+  if (isObj(c.bsval)) return typeof c.bsval.bsval === 'string' ? c.bsval.bsval : '';
+  return null;
+}
+
+function lastName(list: unknown): string {
+  if (!Array.isArray(list)) return '';
+  const last = unwrap(list[list.length - 1]);
+  return last && last[0] === 'String' && typeof last[1].sval === 'string' ? last[1].sval : '';
+}
+
+function listItems(node: unknown): unknown[] {
+  const u = unwrap(node);
+  if (u && u[0] === 'List' && Array.isArray(u[1].items)) return u[1].items;
+  return Array.isArray(node) ? node : [];
+}
+
+const CMP: Record<string, '=' | '<>' | '<' | '>' | '<=' | '>='> = { '=': '=', '<>': '<>', '!=': '<>', '<': '<', '>': '>', '<=': '<=', '>=': '>=' };
+const ARITH = new Set(['+', '-', '*', '/', '%', '||']);
+const BOOL_TYPES = new Set(['bool', 'boolean']);
+const NUM_TYPES = new Set(['int2', 'int4', 'int8', 'integer', 'smallint', 'bigint', 'numeric', 'float4', 'float8', 'real', 'decimal']);
+const STR_TYPES = new Set(['text', 'varchar', 'bpchar', 'name', 'char']);
+
+/** A SELECT with no FROM, WHERE, GROUP BY, HAVING or set operation: it yields one row. */
+function isBareSelect(sub: unknown): Obj | undefined {
+  const u = unwrap(sub);
+  if (!u || u[0] !== 'SelectStmt') return undefined;
+  const s = u[1];
+  if (s.fromClause || s.whereClause || s.groupClause || s.havingClause || s.larg || s.valuesLists || s.limitCount || s.limitOffset) return undefined;
+  return s;
+}
+
+function view(node: unknown): ExprView {
+  const u = unwrap(node);
+  if (!u) return { op: 'opaque' };
+  const [type, b] = u;
+  switch (type) {
+    case 'A_Const':
+      return { op: 'const', value: constValue(b) };
+    case 'ParamRef':
+      return { op: 'param' };
+    case 'ColumnRef':
+      return { op: 'column' };
+    case 'BoolExpr': {
+      const args = Array.isArray(b.args) ? b.args : [];
+      if (b.boolop === 'AND_EXPR') return { op: 'and', args };
+      if (b.boolop === 'OR_EXPR') return { op: 'or', args };
+      if (b.boolop === 'NOT_EXPR' && args.length === 1) return { op: 'not', args: [args[0]] };
+      return { op: 'opaque' };
+    }
+    case 'A_Expr': {
+      const name = lastName(b.name);
+      switch (b.kind) {
+        case 'AEXPR_OP':
+          if (b.lexpr === undefined) return name === '-' ? { op: 'neg', args: [b.rexpr] } : name === '+' ? { op: 'cast', to: 'other', args: [b.rexpr] } : { op: 'opaque' };
+          if (Object.hasOwn(CMP, name)) return { op: 'cmp', cmp: CMP[name] as '=', args: [b.lexpr, b.rexpr] };
+          if (ARITH.has(name)) return { op: 'arith', arith: name, args: [b.lexpr, b.rexpr] };
+          if (name === '~~' || name === '!~~' || name === '~~*' || name === '!~~*') return { op: 'like', negated: name.startsWith('!'), caseInsensitive: name.endsWith('*'), args: [b.lexpr, b.rexpr] };
+          return { op: 'opaque' };
+        case 'AEXPR_LIKE':
+        case 'AEXPR_ILIKE':
+          return { op: 'like', negated: name.startsWith('!'), caseInsensitive: b.kind === 'AEXPR_ILIKE', args: [b.lexpr, b.rexpr] };
+        case 'AEXPR_IN':
+          return { op: 'in', negated: name === '<>', args: [b.lexpr, ...listItems(b.rexpr)] };
+        case 'AEXPR_BETWEEN':
+        case 'AEXPR_NOT_BETWEEN': {
+          const [lo, hi] = listItems(b.rexpr);
+          return { op: 'between', negated: b.kind === 'AEXPR_NOT_BETWEEN', args: [b.lexpr, lo, hi] };
+        }
+        case 'AEXPR_DISTINCT':
+          return { op: 'cmp', cmp: 'distinct', args: [b.lexpr, b.rexpr] };
+        case 'AEXPR_NOT_DISTINCT':
+          return { op: 'cmp', cmp: 'not_distinct', args: [b.lexpr, b.rexpr] };
+        default:
+          return { op: 'opaque' };
+      }
+    }
+    case 'NullTest':
+      return { op: 'isnull', negated: b.nulltesttype === 'IS_NOT_NULL', args: [b.arg] };
+    case 'BooleanTest': {
+      const t = String(b.booltesttype ?? '');
+      const test = t.endsWith('TRUE') ? 'true' : t.endsWith('FALSE') ? 'false' : 'unknown';
+      return { op: 'booltest', test, negated: t.includes('_NOT_'), args: [b.arg] };
+    }
+    case 'TypeCast': {
+      const tn = isObj(b.typeName) ? lastName(b.typeName.names) : '';
+      const to = BOOL_TYPES.has(tn) ? 'bool' : NUM_TYPES.has(tn) ? 'num' : STR_TYPES.has(tn) ? 'str' : 'other';
+      return { op: 'cast', to, args: [b.arg] };
+    }
+    case 'CoalesceExpr':
+      return { op: 'coalesce', args: Array.isArray(b.args) ? b.args : [] };
+    case 'CaseExpr': {
+      if (b.arg !== undefined || !Array.isArray(b.args)) return { op: 'opaque' };
+      const args: unknown[] = [];
+      for (const w of b.args) {
+        const cw = unwrap(w);
+        if (!cw || cw[0] !== 'CaseWhen') return { op: 'opaque' };
+        args.push(cw[1].expr, cw[1].result);
+      }
+      if (b.defresult !== undefined) args.push(b.defresult);
+      return { op: 'case', hasElse: b.defresult !== undefined, args };
+    }
+    case 'SubLink': {
+      const bare = isBareSelect(b.subselect);
+      if (!bare) return { op: 'opaque' };
+      if (b.subLinkType === 'EXISTS_SUBLINK') return { op: 'true' };
+      const targets = Array.isArray(bare.targetList) ? bare.targetList : [];
+      const only = targets.length === 1 ? unwrap(targets[0]) : undefined;
+      if (b.subLinkType === 'EXPR_SUBLINK' && only && only[0] === 'ResTarget') return { op: 'cast', to: 'other', args: [only[1].val] };
+      return { op: 'opaque' };
+    }
+    default:
+      return { op: 'opaque' };
+  }
+}
+
+/** Literal values and locations are left out so the key is shared across a statement's shape. */
+function sameKey(node: unknown): string | undefined {
+  try {
+    const s = JSON.stringify(node, (k, v: unknown) => (k === 'location' ? undefined : k === 'A_Const' ? 'const' : v));
+    return s.includes('"FuncCall"') || s.includes('"SubLink"') || s.includes('"ParamRef"') ? undefined : s;
+  } catch {
+    return undefined;
+  }
+}
+
+export const pgExprAdapter: ExprAdapter = { view, sameKey };
