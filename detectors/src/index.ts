@@ -9,6 +9,8 @@ export {
   type CredentialOriginSettings,
   type OriginEntry,
 } from './scorers/credential-origin.js';
+export { createScorers } from './scorers/index.js';
+export { PublishGate } from './runtime/publish-gate.js';
 export { toDetectionFinding, OCSF_VERSION, type DetectionFinding, type OcsfOptions } from './alerts/ocsf.js';
 export { decisionOf } from './alerts/decision.js';
 export { deterministicId, alertIdOf } from './alerts/ids.js';

@@ -64,7 +64,7 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     open.length = 0;
   });
 
-  async function start(bus: Bus, topics: DetectorTopics, groupId: string, metrics = new MetricsRegistry()): Promise<DetectorRuntime> {
+  async function start(bus: Bus, topics: DetectorTopics, groupId: string, metrics = new MetricsRegistry(), maxPendingRecords?: number): Promise<DetectorRuntime> {
     const runtime = await runDetectors({
       bus,
       scorers: [createCredentialOriginScorer(scorerSettings) as Scorer<unknown>],
@@ -74,6 +74,8 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
       groupId,
       partitions: { events: 3, alerts: 1, decisions: 1, dlq: 1, state: 1 },
       core: { productVersion: '0.1.0-test' },
+      lagIntervalMs: 200,
+      maxPendingRecords,
     });
     open.push(runtime);
     return runtime;
@@ -112,6 +114,7 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     expect(Buffer.from(dl.value).equals(garbage)).toBe(true);
     expect(dl.sourceTopic).toBe(topics.events);
 
+    await until('a lag sample', () => runtime.stats().lag.length === 3 && runtime.stats().lag.every((l) => l.lag === 0));
     const stats = runtime.stats();
     expect(stats).toMatchObject({ alerts: 1, decisions: 1, deadLetters: 1 });
     expect(stats.state).toEqual([expect.objectContaining({ detector: 'credential-origin', entries: 1 })]);
@@ -120,6 +123,7 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     expect(text).toContain('portcullis_detector_events_total 61');
     expect(text).toContain('portcullis_detector_alerts_total{detector="credential-origin"} 1');
     expect(text).toContain('portcullis_detector_dlq_total 1');
+    expect(text).toMatch(/portcullis_detector_lag\{partition="0"\} 0/);
     expect(text).toMatch(/portcullis_detector_state_bytes\{detector="credential-origin"\} [1-9]/);
   });
 
@@ -129,7 +133,8 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     const topics = testTopics(`${kind}-restart`);
     const groupId = `g-${topics.events}`;
 
-    const first = await start(bus, topics, groupId);
+    // A bound of one pending record pauses and resumes around every batch: it must never stall.
+    const first = await start(bus, topics, groupId, new MetricsRegistry(), 1);
     await publish(bus, topics.events, encodeAll(fromA(60)));
     await until('the baseline', () => first.stats().events === 60);
     await first.close();

@@ -157,6 +157,13 @@ export class DetectorCore {
     }
   }
 
+  /** Every entity's state in a partition (benches, debugging, backtest reports). */
+  *entries(partition: number): Generator<{ detector: string; key: string; state: unknown }> {
+    const p = this.partitions.get(partition);
+    if (!p) return;
+    for (const slot of p.slots) for (const [key, state] of slot.states) yield { detector: slot.scorer.name, key, state };
+  }
+
   /** Entities and approximate bytes held per scorer, across assigned partitions. */
   stateSize(): Array<{ detector: string; entries: number; bytes: number }> {
     return this.scorers.map((scorer, i) => {
