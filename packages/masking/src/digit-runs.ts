@@ -35,6 +35,9 @@ export function digitRuns(ctx: ScanContext): DigitRun[] {
   return runs;
 }
 
+/** No detector looks at fewer digits than this (a phone in context needs 7). */
+const MIN_RUN_DIGITS = 7;
+
 export function scanDigitRuns(text: string): DigitRun[] {
   const runs: DigitRun[] = [];
   const n = text.length;
@@ -44,39 +47,55 @@ export function scanDigitRuns(text: string): DigitRun[] {
       i++;
       continue;
     }
+    // First pass: find the run's extent and digit count without allocating, so text full
+    // of short numbers (`+1 +1 …`, dates, amounts) costs no more than a character scan.
     const runStart = i;
-    const groupStart: number[] = [];
-    const groupEnd: number[] = [];
-    const groupDigit: number[] = [0];
-    const sepBefore: string[] = [];
-    const digits: number[] = [];
-    let sep = '';
+    let count = 0;
+    let j = i;
     for (;;) {
-      groupStart.push(i);
-      sepBefore.push(sep);
-      while (i < n && isDigit(text.charCodeAt(i))) digits.push(text.charCodeAt(i++) - 48);
-      groupEnd.push(i);
-      groupDigit.push(digits.length);
-      let j = i;
-      while (j < n && j - i < MAX_SEPARATOR && isNumberSeparator(text.charCodeAt(j))) j++;
-      if (j > i && j < n && isDigit(text.charCodeAt(j))) {
-        sep = text.slice(i, j);
-        i = j;
-        continue;
+      while (j < n && isDigit(text.charCodeAt(j))) {
+        j++;
+        count++;
       }
-      break;
+      let k = j;
+      while (k < n && k - j < MAX_SEPARATOR && isNumberSeparator(text.charCodeAt(k))) k++;
+      if (k > j && k < n && isDigit(text.charCodeAt(k))) j = k;
+      else break;
     }
-    runs.push({
-      digits: Uint8Array.from(digits),
-      groupStart,
-      groupEnd,
-      groupDigit,
-      sepBefore,
-      gluedLeft: isAlnum(codeAt(text, runStart - 1)),
-      gluedRight: isAlnum(codeAt(text, i)),
-    });
+    if (count >= MIN_RUN_DIGITS) runs.push(buildRun(text, runStart, j, count));
+    i = j;
   }
   return runs;
+}
+
+/** Second pass over one run of at least MIN_RUN_DIGITS digits, ending at `runEnd`. */
+function buildRun(text: string, runStart: number, runEnd: number, count: number): DigitRun {
+  const digits = new Uint8Array(count);
+  const groupStart: number[] = [];
+  const groupEnd: number[] = [];
+  const groupDigit: number[] = [0];
+  const sepBefore: string[] = [];
+  let d = 0;
+  let i = runStart;
+  let sepStart = -1;
+  while (i < runEnd) {
+    groupStart.push(i);
+    sepBefore.push(sepStart < 0 ? '' : text.slice(sepStart, i));
+    while (i < runEnd && isDigit(text.charCodeAt(i))) digits[d++] = text.charCodeAt(i++) - 48;
+    groupEnd.push(i);
+    groupDigit.push(d);
+    sepStart = i;
+    while (i < runEnd && !isDigit(text.charCodeAt(i))) i++;
+  }
+  return {
+    digits,
+    groupStart,
+    groupEnd,
+    groupDigit,
+    sepBefore,
+    gluedLeft: isAlnum(codeAt(text, runStart - 1)),
+    gluedRight: isAlnum(codeAt(text, runEnd)),
+  };
 }
 
 export function groupCount(run: DigitRun): number {

@@ -49,21 +49,31 @@ const IIN_RANGES: readonly IinRange[] = [
 const MIN_LEN = 13;
 const MAX_LEN = 19;
 
-function prefix(digits: Uint8Array, from: number, count: number): number {
+/** The first four digits at `from` as 1-, 2-, 3- and 4-digit numbers (index = digit count). */
+function leadingPrefixes(digits: Uint8Array, from: number, into: number[]): void {
   let v = 0;
-  for (let k = 0; k < count; k++) v = v * 10 + (digits[from + k] as number);
-  return v;
+  for (let k = 1; k <= 4; k++) {
+    v = v * 10 + (digits[from + k - 1] ?? 0);
+    into[k] = v;
+  }
+}
+
+/** Bit `len` set for every card length some issuer range starting with these digits issues. */
+function acceptedLengths(p: readonly number[]): number {
+  let mask = 0;
+  for (const r of IIN_RANGES) {
+    const v = p[r.digits] as number;
+    if (v < r.lo || v > r.hi) continue;
+    for (let len = r.minLen; len <= r.maxLen; len++) if (!r.lengths || r.lengths.includes(len)) mask |= 1 << len;
+  }
+  return mask;
 }
 
 /** Whether digits[from, from+len) start with an issuer range that issues cards of that length. */
 export function issuerAccepts(digits: Uint8Array, from: number, len: number): boolean {
-  for (const r of IIN_RANGES) {
-    if (len < r.minLen || len > r.maxLen) continue;
-    if (r.lengths && !r.lengths.includes(len)) continue;
-    const p = prefix(digits, from, r.digits);
-    if (p >= r.lo && p <= r.hi) return true;
-  }
-  return false;
+  const p = [0, 0, 0, 0, 0];
+  leadingPrefixes(digits, from, p);
+  return (acceptedLengths(p) & (1 << len)) !== 0;
 }
 
 /** Whether a bare digit string is a card number (used for numeric cells and by tests). */
@@ -75,6 +85,7 @@ export function isCardNumber(digitString: string): boolean {
 
 function cardsInRun(ctx: ScanContext, run: DigitRun, out: Span[]): void {
   const groups = run.groupStart.length;
+  const p = [0, 0, 0, 0, 0];
   let g = 0;
   while (g < groups) {
     const from = run.groupDigit[g] as number;
@@ -84,12 +95,14 @@ function cardsInRun(ctx: ScanContext, run: DigitRun, out: Span[]): void {
     let best = -1;
     // Every issuer range starts with 2–6 or 8; skip the window search otherwise.
     if (leftOk && ((first >= 2 && first <= 6) || first === 8)) {
-      for (let h = g; h < groups; h++) {
+      leadingPrefixes(run.digits, from, p);
+      const lengths = acceptedLengths(p);
+      for (let h = g; h < groups && lengths !== 0; h++) {
         const len = digitsIn(run, g, h);
         if (len > MAX_LEN) break;
         if (len < MIN_LEN) continue;
         if (h === groups - 1 && run.gluedRight) continue;
-        if (issuerAccepts(run.digits, from, len) && luhnValid(run.digits, from, from + len)) best = h;
+        if ((lengths & (1 << len)) !== 0 && luhnValid(run.digits, from, from + len)) best = h;
       }
     }
     if (best >= 0) {
