@@ -140,10 +140,163 @@ export const credentialOriginSchema = z
   })
   .strict();
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const severityName = z.enum(['info', 'low', 'medium', 'high', 'critical', 'fatal']);
+
+export const commandAnomalySchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Half-life of the per-agent decayed table access counts. */
+    tableHalfLifeMs: z.number().int().min(1).default(7 * DAY_MS),
+    /** A table whose decayed access count is below this counts as rarely touched. */
+    rareTableCount: z.number().positive().default(3),
+    /** Reads (RESPONSE rows) before the log-rows baseline and first-seen tables count. */
+    maturityReads: z.number().int().min(1).default(50),
+    /** Time since the agent's first read before the baseline counts as mature. */
+    maturityMs: z.number().int().min(0).default(0),
+    /** Recent reads kept for the median/MAD of log rows (a sliding window). */
+    reservoirSize: z.number().int().min(8).max(1024).default(64),
+    /** Robust z of log rows at or above which a read of a rare table is bulk. */
+    zThreshold: z.number().positive().default(3.5),
+    /** Floor on the MAD of log rows, so an agent that always reads the same count is not infinitely sensitive. */
+    minMad: z.number().positive().default(0.25),
+    /** Absolute rule: a read of at least this many rows without WHERE and LIMIT. */
+    absoluteRows: z.number().int().min(1).default(100_000),
+    alertScore: z.number().min(0).max(1).default(0.5),
+    /** Raise a low-severity finding for a table the agent never touched, once mature. */
+    alertFirstSeen: z.boolean().default(true),
+    maxTablesPerAgent: z.number().int().min(1).default(256),
+    /** Requests awaiting their RESPONSE, per agent, and how long they wait (event time). */
+    maxPending: z.number().int().min(1).default(64),
+    pendingTtlMs: z.number().int().min(1).default(5 * 60_000),
+    /** Events older than the agent's newest by more than this are ignored as too late. */
+    maxLatenessMs: z.number().int().min(0).default(5 * 60_000),
+    /** Recent event ids remembered per agent so a redelivered event is not counted twice. */
+    dedupeWindow: z.number().int().min(0).max(1024).default(32),
+    /** An agent silent this long is forgotten. */
+    idleTtlMs: z.number().int().min(1).default(30 * DAY_MS),
+    block: z.boolean().default(false),
+    /** Findings at or above this severity ask for a block (when block is on). */
+    blockSeverity: severityName.default('high'),
+    blockTtlMs: z.number().int().min(0).default(HOUR_MS),
+  })
+  .strict();
+
+export const timingAgentSchema = z
+  .object({
+    /** IANA time zone the agent's schedule and hours are read in. */
+    timeZone: z.string().min(1).default('UTC'),
+    /** Declared schedule: 5-field cron expressions (local to timeZone); empty = learn the hours. */
+    cron: z.array(z.string().min(1)).default([]),
+    /** How far from a cron minute a run may start and still be on schedule. */
+    toleranceMinutes: z.number().int().min(0).max(720).default(15),
+  })
+  .strict();
+
+export const timingSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Per agent identity subject: time zone and declared schedule. */
+    agents: z.record(z.string(), timingAgentSchema).default({}),
+    /** Time zone of agents not listed in `agents`. */
+    defaultTimeZone: z.string().min(1).default('UTC'),
+    /** A REQUEST after this much silence (or the first of a new session) starts a run. */
+    idleGapMs: z.number().int().min(1).default(30 * 60_000),
+    /** Half-life of the learned hour-of-week histogram of runs. */
+    histogramHalfLifeMs: z.number().int().min(1).default(28 * DAY_MS),
+    /** Maturity gate of the learned histogram and the rate test: runs and weeks. */
+    maturityRuns: z.number().int().min(1).default(30),
+    maturityWeeks: z.number().min(0).default(2),
+    /** Pseudo-count per hour-of-week bin (smoothing). */
+    histogramPrior: z.number().min(0).default(0.1),
+    /** A run in an hour-of-week bin below this probability is at an odd hour. */
+    oddHourProbability: z.number().min(0).max(1).default(0.001),
+    /** Poisson tail probability below which a burst or a silence is flagged. */
+    poissonAlpha: z.number().min(0).max(1).default(1e-4),
+    /** Fewest runs in one hour that can be a burst. */
+    burstMinRuns: z.number().int().min(2).default(3),
+    maxRecentSessions: z.number().int().min(1).max(256).default(16),
+    maxLatenessMs: z.number().int().min(0).default(5 * 60_000),
+    dedupeWindow: z.number().int().min(0).max(1024).default(32),
+    idleTtlMs: z.number().int().min(1).default(90 * DAY_MS),
+    block: z.boolean().default(false),
+    blockSeverity: severityName.default('high'),
+    blockTtlMs: z.number().int().min(0).default(HOUR_MS),
+  })
+  .strict();
+
+export const dataLeakageSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Half-life of the per (agent, destination) baseline of bytes and PII counts. */
+    halfLifeMs: z.number().int().min(1).default(14 * DAY_MS),
+    /** Responses to a destination before its byte and PII baselines are trusted. */
+    maturityResponses: z.number().int().min(1).default(30),
+    /** A destination is new to an agent until it has seen this many responses … */
+    newDestinationResponses: z.number().int().min(1).default(20),
+    /** … and this much time since the first. */
+    newDestinationMs: z.number().int().min(0).default(DAY_MS),
+    /** PII detectors whose records are financial or identity data. */
+    sensitivePii: z.array(z.string().min(1)).default(['card', 'iban', 'ssn']),
+    /** Destinations any agent may send sensitive records to; when this and the agent's list are empty, only new destinations are critical. */
+    allowedDestinations: z.array(z.string()).default([]),
+    allowedDestinationsByAgent: z.record(z.string(), z.array(z.string())).default({}),
+    /** z of log bytes / log PII count (against the pair's decayed mean and variance) that is high. */
+    bytesZThreshold: z.number().positive().default(4),
+    piiZThreshold: z.number().positive().default(4),
+    /** Floor on the standard deviation of the log baselines. */
+    minStd: z.number().positive().default(0.25),
+    /** Quiet period per (agent, destination) after a finding, so one exfiltration is one finding. */
+    cooldownMs: z.number().int().min(0).default(10 * 60_000),
+    maxLatenessMs: z.number().int().min(0).default(5 * 60_000),
+    dedupeWindow: z.number().int().min(0).max(1024).default(32),
+    idleTtlMs: z.number().int().min(1).default(30 * DAY_MS),
+    block: z.boolean().default(true),
+    blockTtlMs: z.number().int().min(0).default(HOUR_MS),
+  })
+  .strict();
+
+export const riskAggregationSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Half-life of an entity's accumulated risk. */
+    halfLifeMs: z.number().int().min(1).default(6 * HOUR_MS),
+    /** Weight per detector name (default 1). */
+    weights: z.record(z.string(), z.number().min(0)).default({}),
+    /** Risk points a finding of each severity adds (times weight and score). */
+    severityPoints: z
+      .object({
+        info: z.number().min(0).default(0),
+        low: z.number().min(0).default(5),
+        medium: z.number().min(0).default(15),
+        high: z.number().min(0).default(40),
+        critical: z.number().min(0).default(100),
+        fatal: z.number().min(0).default(100),
+      })
+      .strict()
+      .default({}),
+    /** Risk at which an episode (one alert) opens, the entity is blocked, and the episode closes. */
+    alertThreshold: z.number().positive().default(30),
+    blockThreshold: z.number().positive().default(80),
+    closeThreshold: z.number().positive().default(10),
+    /** Relative risk growth since the last update that is worth another update of the alert. */
+    updateStep: z.number().min(0).default(0.25),
+    /** Event ids kept as evidence per episode. */
+    maxEvidence: z.number().int().min(1).default(20),
+    block: z.boolean().default(true),
+    blockTtlMs: z.number().int().min(0).default(HOUR_MS),
+  })
+  .strict();
+
 export const detectorsSchema = z
   .object({
     groupId: z.string().default('portcullis-detectors'),
     credentialOrigin: credentialOriginSchema.default({}),
+    commandAnomaly: commandAnomalySchema.default({}),
+    timing: timingSchema.default({}),
+    dataLeakage: dataLeakageSchema.default({}),
+    riskAggregation: riskAggregationSchema.default({}),
   })
   .strict();
 
@@ -178,4 +331,9 @@ export type BusConfig = PortcullisConfig['bus'];
 export type StoreConfig = PortcullisConfig['store'];
 export type DetectorsConfig = PortcullisConfig['detectors'];
 export type CredentialOriginConfig = DetectorsConfig['credentialOrigin'];
+export type CommandAnomalyConfig = DetectorsConfig['commandAnomaly'];
+export type TimingConfig = DetectorsConfig['timing'];
+export type TimingAgentConfig = TimingConfig['agents'][string];
+export type DataLeakageConfig = DetectorsConfig['dataLeakage'];
+export type RiskAggregationConfig = DetectorsConfig['riskAggregation'];
 export type SinkConfig = PortcullisConfig['sink'];
