@@ -22,6 +22,12 @@ export interface AuthenticatorOptions extends OidcVerifierOptions {
   readonly oidc?: readonly OidcConfigInput[];
   /** A store (so the caller can reload() it on config change) or the entries to build one from. */
   readonly serviceTokens?: ServiceTokenStore | readonly ServiceTokenEntry[];
+  /**
+   * Send bearers that are neither `pcx_…` nor JWT-shaped to the store too, for service
+   * tokens minted before the prefix existed. Off by default: the prefix is what lets
+   * secret scanners find a leaked token.
+   */
+  readonly acceptUnprefixedServiceTokens?: boolean;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
@@ -41,7 +47,10 @@ export function createAuthenticator(opts: AuthenticatorOptions): BearerAuthentic
       const token = bearer?.trim();
       if (token === undefined || token === '') throw authMissing();
       if (looksLikeServiceToken(token)) return store.verify(token);
-      if (!JWT_SHAPE.test(token)) throw authInvalid('unrecognised bearer token: expected a service token (pcx_…) or a JWT');
+      if (!JWT_SHAPE.test(token)) {
+        if (opts.acceptUnprefixedServiceTokens === true) return store.verify(token);
+        throw authInvalid('unrecognised bearer token: expected a service token (pcx_…) or a JWT');
+      }
       let iss: unknown;
       try {
         iss = decodeJwt(token).iss;
@@ -57,6 +66,14 @@ export function createAuthenticator(opts: AuthenticatorOptions): BearerAuthentic
 
 function authInvalidConfig(issuer: string): PcxError {
   return new PcxError('PCX_CONFIG_INVALID', `identity.oidc: duplicate issuer ${issuer}`);
+}
+
+/**
+ * The gateway's Authenticator takes call headers (lower-cased keys) rather than a
+ * bearer; this adapts without either package importing the other.
+ */
+export function fromCallHeaders(auth: BearerAuthenticator): { authenticate(headers: Readonly<Record<string, string | undefined>>): Promise<Identity> } {
+  return { authenticate: (headers) => auth.authenticate(bearerFromAuthorization(headers['authorization'])) };
 }
 
 /** `Bearer <token>` from an Authorization header value; undefined when absent or another scheme. */

@@ -25,4 +25,4 @@ export {
   type ServiceTokenEntry,
   type ServiceTokenStoreOptions,
 } from './service-tokens.js';
-export { bearerFromAuthorization, createAuthenticator, type AuthenticatorOptions, type BearerAuthenticator } from './authenticator.js';
+export { bearerFromAuthorization, createAuthenticator, fromCallHeaders, type AuthenticatorOptions, type BearerAuthenticator } from './authenticator.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerFromAuthorization, createAuthenticator, generateServiceToken, identityConfigSchema, ServiceTokenStore } from '@portcullis/identity';
+import { bearerFromAuthorization, createAuthenticator, fromCallHeaders, generateServiceToken, identityConfigSchema, ServiceTokenStore } from '../src/index.js';
 import { expectAuthError } from './fixtures/expect-auth.js';
 
 describe('createAuthenticator routing', () => {
@@ -25,6 +25,25 @@ describe('createAuthenticator routing', () => {
     const junk = 'sk-live-0123456789abcdef';
     await expectAuthError(auth.authenticate(junk), 'PCX_AUTH_INVALID', /unrecognised bearer token/, junk);
     await expectAuthError(auth.authenticate('a.b'), 'PCX_AUTH_INVALID', /unrecognised bearer token/);
+  });
+
+  it('unprefixed legacy service tokens only when asked for', async () => {
+    const legacy = 'bravo-token-0123456789';
+    const entries = [{ id: 'tok-b', subject: 'svc-b', kind: 'service' as const, token: '${env:B}' }];
+    const env = { B: legacy };
+    const strict = createAuthenticator({ serviceTokens: new ServiceTokenStore(entries, { env }) });
+    await expectAuthError(strict.authenticate(legacy), 'PCX_AUTH_INVALID', /unrecognised bearer token/, legacy);
+    const lenient = createAuthenticator({ serviceTokens: new ServiceTokenStore(entries, { env }), acceptUnprefixedServiceTokens: true });
+    await expect(lenient.authenticate(legacy)).resolves.toMatchObject({ subject: 'svc-b', credentialId: 'tok-b' });
+    await expectAuthError(lenient.authenticate('other-token'), 'PCX_AUTH_INVALID', /not valid/, 'other-token');
+  });
+
+  it('fromCallHeaders adapts to the gateway Authenticator (headers in, Identity out)', async () => {
+    const t = generateServiceToken();
+    const auth = fromCallHeaders(createAuthenticator({ serviceTokens: [{ id: 'a', subject: 'agent-a', sha256: t.sha256 }] }));
+    await expect(auth.authenticate({ authorization: `Bearer ${t.token}` })).resolves.toMatchObject({ subject: 'agent-a' });
+    await expectAuthError(auth.authenticate({}), 'PCX_AUTH_MISSING', /no bearer token/);
+    await expectAuthError(auth.authenticate({ authorization: `Basic ${t.token}` }), 'PCX_AUTH_MISSING', /no bearer token/, t.token);
   });
 
   it('a JWT whose payload is not JSON, or from an unconfigured issuer, is refused', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { claimAt, groupsFrom, identityFromClaims, type ClaimMapping } from '@portcullis/identity';
+import { claimAt, groupsFrom, identityFromClaims, type ClaimMapping } from '../src/index.js';
 
 const mapping: ClaimMapping = { groupsClaim: 'groups', kindClaim: 'pcx_kind', agentClientIds: ['agent-app'], serviceClientIds: ['batch-app'], defaultKind: 'human' };
 const base = { iss: 'https://idp.example', sub: 'alice', exp: 2_000_000_000 };

@@ -1,6 +1,6 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { exportSPKI, SignJWT, base64url } from 'jose';
-import { createAuthenticator, OidcVerifier, type BearerAuthenticator, type OidcConfigInput } from '@portcullis/identity';
+import { createAuthenticator, OidcVerifier, type BearerAuthenticator, type OidcConfigInput } from '../src/index.js';
 import { expectAuthError } from './fixtures/expect-auth.js';
 import { makeKey, signToken, startIdp, withKid, type TestIdp, type TestKey } from './fixtures/idp.js';
 

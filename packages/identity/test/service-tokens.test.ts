@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { generateServiceToken, hashServiceToken, ServiceTokenStore, SERVICE_TOKEN_ISSUER } from '@portcullis/identity';
+import { generateServiceToken, hashServiceToken, ServiceTokenStore, SERVICE_TOKEN_ISSUER } from '../src/index.js';
 import { expectAuthError } from './fixtures/expect-auth.js';
 
 describe('service tokens', () => {
