@@ -43,7 +43,7 @@ function classify(ast: Obj): { kind: StatementKind; write: boolean; tags: RiskTa
     case 'delete':
       return { kind: 'delete', write: true, tags: [] };
     case 'create':
-      if (keyword === 'user' || keyword === 'role') return { kind: 'role', write: true, tags: ['role_change'] };
+      if (keyword === 'user' || keyword === 'role') return { kind: 'role', write: true, tags: JSON.stringify(ast).includes('"identified"') ? ['role_change', 'password_change'] : ['role_change'] };
       if (keyword === 'function' || keyword === 'procedure' || keyword === 'trigger') return { kind: 'ddl_create', write: true, tags: ['function_definition', 'ddl'] };
       return { kind: 'ddl_create', write: true, tags: ['ddl'] };
     case 'alter':
@@ -183,6 +183,8 @@ function walk(stmt: Obj, ctx: { literalSensitive: boolean }): FactsBuilder {
     pushChildren(node, owner, stmtNode);
   }
   for (const cte of cteNames) root.tablesRead.delete(cte);
+  // node-sql-parser repeats a DELETE's target in its FROM list; it is written, not read.
+  if (root.kind === 'delete') for (const t of root.tablesWritten) root.tablesRead.delete(t);
   return root;
 }
 

@@ -85,6 +85,11 @@ export function scanMysql(text: string): MysqlScan {
       i = j;
       continue;
     }
+    if ((ch === '|' && next === '|') || (ch === '&' && next === '&')) {
+      // `||` is OR to MySQL unless sql_mode says concatenation, and node-sql-parser binds it
+      // tighter than `=`: `id = 5 || 1` would be judged as one comparison but run as `… OR 1`.
+      return { refusal: { message: `'${ch}${ch}' is ambiguous in MySQL (it depends on sql_mode); write ${ch === '|' ? 'OR or CONCAT()' : 'AND'} instead`, position: i } };
+    }
     // A bind placeholder is not a literal: keep it apart from `?`.
     tokens.push(ch === '?' ? '¿' : ch);
     i++;
