@@ -1,0 +1,26 @@
+/**
+ * A small ring of hashed event ids per entity, so an event redelivered after a crash
+ * (the runtime writes the changelog before it commits offsets) is not counted twice.
+ * 32-bit FNV-1a hashes instead of the ids: a UUID costs ~80 bytes as a string, its hash
+ * 8 as a number; a false "seen" needs a collision within the window (≈ window / 2^32).
+ */
+export function hashId(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+export function ringHas(ring: readonly number[], h: number): boolean {
+  return ring.includes(h);
+}
+
+/** A new ring with `h` appended and the oldest dropped beyond `capacity` (0 disables it). */
+export function ringAdd(ring: readonly number[], h: number, capacity: number): readonly number[] {
+  if (capacity <= 0) return ring.length === 0 ? ring : [];
+  const next = ring.length >= capacity ? ring.slice(ring.length - capacity + 1) : ring.slice();
+  next.push(h);
+  return next;
+}
