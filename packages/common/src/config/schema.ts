@@ -292,6 +292,21 @@ export const riskAggregationSchema = z
 export const detectorsSchema = z
   .object({
     groupId: z.string().default('portcullis-detectors'),
+    /** Bounds of the detector runtime (detectors/src/runtime); per-detector settings are below. */
+    runtime: z
+      .object({
+        /** Entities per detector per partition; the least recently updated are evicted. */
+        maxKeysPerPartition: z.number().int().min(1).default(1_000_000),
+        /** Output records awaiting broker acks above which consumption pauses (resumes at half). */
+        maxPendingRecords: z.number().int().min(1).default(50_000),
+        /** Event time between decay sweeps over dormant entities. */
+        evictIntervalMs: z.number().int().min(1).default(60_000),
+        /** Alert ids remembered per detector per partition to drop repeats. */
+        recentAlertIds: z.number().int().min(1).default(1024),
+        maxBatch: z.number().int().min(1).default(500),
+      })
+      .strict()
+      .default({}),
     credentialOrigin: credentialOriginSchema.default({}),
     commandAnomaly: commandAnomalySchema.default({}),
     timing: timingSchema.default({}),
