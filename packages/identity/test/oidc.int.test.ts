@@ -67,6 +67,28 @@ describe('OIDC access tokens against a real JWKS + discovery server', () => {
     expect(h.idp.jwksHits()).toBe(1);
   });
 
+  it('accepts PS256 and EdDSA tokens too', async () => {
+    const [ps, ed] = await Promise.all([makeKey('PS256', 'ps-1'), makeKey('EdDSA', 'ed-1')]);
+    const h = await harness([ps, ed]);
+    await expect(h.auth.authenticate(await signToken(ps, h.claims({ sub: 'p' }), valid))).resolves.toMatchObject({ subject: 'p' });
+    await expect(h.auth.authenticate(await signToken(ed, h.claims({ sub: 'e' }), valid))).resolves.toMatchObject({ subject: 'e' });
+  });
+
+  it('concurrent first requests share one key-set fetch', async () => {
+    const h = await harness([rsa]);
+    const tok = await signToken(rsa, h.claims(), valid);
+    const ids = await Promise.all(Array.from({ length: 10 }, () => h.auth.authenticate(tok)));
+    expect(ids.map((i) => i.subject)).toEqual(Array(10).fill('alice'));
+    expect(h.idp.jwksHits()).toBe(1);
+  });
+
+  it('a key of the wrong type under the right kid is never used', async () => {
+    const h = await harness([rsa]);
+    // Header says ES256 and names the RSA key's kid: there is no EC key with that kid.
+    const mismatched = await signToken(withKid(ec, rsa.kid), h.claims(), valid);
+    await expectAuthError(h.auth.authenticate(mismatched), 'PCX_AUTH_INVALID', /unknown signing key/, mismatched);
+  });
+
   it('rejects a forged signature: another key under the published kid', async () => {
     const h = await harness([rsa]);
     const forged = await signToken(withKid(attacker, rsa.kid), h.claims(), valid);
@@ -188,17 +210,27 @@ describe('OIDC access tokens against a real JWKS + discovery server', () => {
     await expect(h.auth.authenticate(newTok)).resolves.toMatchObject({ subject: 'alice' });
   });
 
-  it('JWKS endpoint down after the first fetch: cached keys keep working, unknown kid fails closed', async () => {
-    const h = await harness([rsa], { jwksCacheMaxAgeMs: 60_000 });
-    const tok = await signToken(rsa, h.claims(), valid);
-    await h.auth.authenticate(tok);
-    await h.idp.down();
-    h.clock.t += 600_000;
-    await expect(h.auth.authenticate(tok)).resolves.toMatchObject({ subject: 'alice' });
-    h.clock.t += 31_000;
-    const unknown = await signToken(rsa2, h.claims(), valid);
-    await expectAuthError(h.auth.authenticate(unknown), 'PCX_AUTH_INVALID', /unknown signing key/, unknown);
-    await expect(h.auth.authenticate(tok)).resolves.toMatchObject({ subject: 'alice' });
+  it('JWKS endpoint down after the first fetch: cached keys keep working, unknown kid fails closed, logged once', async () => {
+    const idp = await startIdp();
+    opened.push(idp);
+    idp.publish([rsa]);
+    const clock = { t: T0 };
+    const warnings: unknown[] = [];
+    const log = { warn: (obj: unknown): void => void warnings.push(obj) };
+    const auth = createAuthenticator({ oidc: [{ issuer: idp.issuer, audience: AUD, jwksCacheMaxAgeMs: 60_000 }], now: () => clock.t, log });
+    const claims = { iss: idp.issuer, aud: AUD, sub: 'alice' };
+    const tok = await signToken(rsa, claims, valid);
+    await auth.authenticate(tok);
+    await idp.down();
+    clock.t += 600_000;
+    await expect(auth.authenticate(tok)).resolves.toMatchObject({ subject: 'alice' });
+    clock.t += 31_000;
+    const unknown = await signToken(rsa2, claims, valid);
+    await expectAuthError(auth.authenticate(unknown), 'PCX_AUTH_INVALID', /unknown signing key/, unknown);
+    await expect(auth.authenticate(tok)).resolves.toMatchObject({ subject: 'alice' });
+    // Two failed fetches, one warning: a failing streak is logged once, and never with a token.
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings)).not.toContain(tok.split('.')[2]);
   });
 
   it('JWKS endpoint answering 500: cached keys keep working', async () => {
