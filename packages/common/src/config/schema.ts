@@ -50,6 +50,48 @@ export const connectionSchema = z
   })
   .strict();
 
+/** A just-in-time approval rule: every condition given must hold for the command to be held. */
+export const approvalRuleSchema = z
+  .object({
+    id: z.string().min(1),
+    when: z
+      .object({
+        environment: z.array(z.string()).optional(),
+        connections: z.array(z.string()).optional(),
+        isWrite: z.boolean().optional(),
+        /** Globs on table names (`*` any run of characters, case-insensitive); any table matching holds. */
+        tables: z.array(z.string().min(1)).optional(),
+        /** true: the command has no LIMIT (a read of everything). */
+        missingLimit: z.boolean().optional(),
+        /** Any of these analyzer risk tags. */
+        riskTags: z.array(z.string()).optional(),
+      })
+      .strict()
+      .default({}),
+    /** N: distinct approvers needed. */
+    approvals: z.number().int().min(1).max(16).default(1),
+    /** Groups whose members may approve; empty = gateway.approvals.approvers. */
+    approverGroups: z.array(z.string().min(1)).default([]),
+    ttlMs: z.number().int().min(1).optional(),
+    reason: z.string().optional(),
+  })
+  .strict();
+
+export const approvalsSchema = z
+  .object({
+    rules: z.array(approvalRuleSchema).default([]),
+    /** Default approver groups, for rules that name none. */
+    approvers: z.array(z.string().min(1)).default([]),
+    /** How long an approval (pending or approved, not yet used) lives, unless its rule says. */
+    defaultTtlMs: z.number().int().min(1).default(15 * 60_000),
+    /** Slack-compatible webhook (POST {text, blocks}) fired when an approval opens. */
+    webhookUrl: z.string().url().optional(),
+    webhookTimeoutMs: z.number().int().min(1).default(5_000),
+    /** Longest an Exec may hold (hold_ms) or a WaitApproval may follow. */
+    maxWaitMs: z.number().int().min(1).default(15 * 60_000),
+  })
+  .strict();
+
 export const gatewaySchema = z
   .object({
     id: z.string().default('gw-1'),
@@ -73,6 +115,7 @@ export const gatewaySchema = z
       })
       .strict()
       .default({}),
+    approvals: approvalsSchema.default({}),
   })
   .strict()
   .superRefine((g, ctx) => {
@@ -342,6 +385,8 @@ export type GatewayConfig = PortcullisConfig['gateway'];
 export type ConnectionConfig = GatewayConfig['connections'][number];
 export type ServiceTokenConfig = GatewayConfig['tokens'][number];
 export type GrantConfig = ConnectionConfig['grants'][number];
+export type ApprovalsConfig = GatewayConfig['approvals'];
+export type ApprovalRuleConfig = ApprovalsConfig['rules'][number];
 export type BusConfig = PortcullisConfig['bus'];
 export type StoreConfig = PortcullisConfig['store'];
 export type DetectorsConfig = PortcullisConfig['detectors'];
