@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { createBus, type Bus, type BusRecord } from '@portcullis/bus';
-import { busSchema, MetricsRegistry, silentLogger } from '@portcullis/common';
+import { busSchema, detectorsSchema, MetricsRegistry, silentLogger } from '@portcullis/common';
 import { DeadLetter, decodeDecision, encodeEvent } from '@portcullis/proto';
 import { createCredentialOriginScorer, runDetectors, type DetectorRuntime, type DetectorTopics, type Scorer } from '../src/index.js';
 import { kafkaBrokers, uniqueTopic } from '../../test/support/kafka.js';
@@ -71,11 +71,11 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
       logger,
       metrics,
       topics,
-      groupId,
+      // Through the config schema, as the CLI passes it.
+      config: detectorsSchema.parse({ groupId, runtime: maxPendingRecords ? { maxPendingRecords } : {} }),
       partitions: { events: 3, alerts: 1, decisions: 1, dlq: 1, state: 1 },
       core: { productVersion: '0.1.0-test' },
       lagIntervalMs: 200,
-      maxPendingRecords,
     });
     open.push(runtime);
     return runtime;

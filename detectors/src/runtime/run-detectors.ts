@@ -27,8 +27,8 @@ export interface RunDetectorsOptions {
   bus: Bus;
   scorers: readonly Scorer<unknown>[];
   logger: Logger;
-  /** `groupId` is taken from here unless given explicitly. */
-  config?: Pick<DetectorsConfig, 'groupId'>;
+  /** `groupId` and the runtime bounds are taken from here unless given explicitly below. */
+  config?: Partial<Pick<DetectorsConfig, 'groupId' | 'runtime'>>;
   groupId?: string;
   metrics?: MetricsRegistry;
   topics?: Partial<DetectorTopics>;
@@ -78,7 +78,12 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   const groupId = options.groupId ?? options.config?.groupId ?? 'portcullis-detectors';
   const logger = options.logger.child({ component: 'detectors', groupId });
   const m = detectorMetrics(options.metrics ?? new Registry());
-  const core = new DetectorCore(scorers, { ...options.core, consumer: groupId });
+  const bounds = options.config?.runtime;
+  const core = new DetectorCore(scorers, {
+    ...(bounds ? { maxKeysPerPartition: bounds.maxKeysPerPartition, evictIntervalMs: bounds.evictIntervalMs, recentAlertIds: bounds.recentAlertIds } : {}),
+    ...options.core,
+    consumer: groupId,
+  });
 
   await bus.ensureTopics(topicLayout(topics, scorers, options.partitions ?? {}));
   const producer: BusProducer = await bus.producer({ idempotent: true });
@@ -87,7 +92,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   let lag: DetectorStats['lag'] = [];
   // The gate is built before the subscription exists (the handler needs it).
   const consuming: { subscription?: Subscription } = {};
-  const maxPending = options.maxPendingRecords ?? 50_000;
+  const maxPending = options.maxPendingRecords ?? bounds?.maxPendingRecords ?? 50_000;
   const gate = new PublishGate(maxPending, Math.floor(maxPending / 2), {
     pause: () => consuming.subscription?.pause(),
     resume: () => consuming.subscription?.resume(),
@@ -173,7 +178,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
     groupId,
     topics: [topics.events],
     fromBeginning: true,
-    maxBatch: options.maxBatch,
+    maxBatch: options.maxBatch ?? bounds?.maxBatch,
     handler,
     onAssign: (tps) => restore(eventsTopicPartitions(tps)),
     onRevoke: (tps) => {

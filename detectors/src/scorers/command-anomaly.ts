@@ -1,0 +1,365 @@
+import type { CommandAnomalyConfig } from '@portcullis/common';
+import { Phase, type IAccessEvent } from '@portcullis/proto';
+import type { AnalyticKind, Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { admit } from '../stats/admit.js';
+import { decayFactor } from '../stats/decay.js';
+import { robustZ } from '../stats/robust.js';
+import { atLeast } from '../stats/severity.js';
+
+/**
+ * Command anomaly: an agent that suddenly pulls a bulk read from a table it rarely
+ * touches. Three signals, one finding per read:
+ *  - bulk read of a rare table: the table's decayed access count is under
+ *    `rareTableCount` and the read's log rows sit far above the agent's own recent reads
+ *    (robust z against the median and MAD of a sliding window);
+ *  - a table this agent has never touched, once its baseline is mature (low on its own);
+ *  - the absolute rule: `absoluteRows` or more rows with neither WHERE nor LIMIT.
+ * Table facts come with the REQUEST, rows with the RESPONSE: requests wait in a small
+ * pending list keyed by request_id, and rarity is taken at request time (before the
+ * request's own access is counted).
+ */
+export const COMMAND_ANOMALY = 'command-anomaly';
+
+export interface TableCount {
+  readonly table: string;
+  /** Decayed access count as of `at`. */
+  readonly count: number;
+  readonly at: number;
+}
+
+export interface PendingRead {
+  readonly requestId: string;
+  readonly eventId: string;
+  readonly at: number;
+  readonly tables: readonly string[];
+  /** The rarest table of the request and its rarity 1 − count/rareTableCount (0 when not rare). */
+  readonly rarest: string;
+  readonly rarity: number;
+  readonly firstSeen: boolean;
+  /** Neither WHERE nor LIMIT. */
+  readonly unfiltered: boolean;
+  readonly isRead: boolean;
+}
+
+export interface CommandAnomalyState {
+  readonly tables: readonly TableCount[];
+  /** log1p(rows) of the agent's most recent reads, oldest first, at most reservoirSize. */
+  readonly window: readonly number[];
+  /** Reads seen (for maturity) and the event time of the first. */
+  readonly reads: number;
+  readonly since: number;
+  readonly pending: readonly PendingRead[];
+  readonly recent: readonly number[];
+  /** Newest event time seen. */
+  readonly last: number;
+}
+
+export type CommandAnomalySettings = Omit<CommandAnomalyConfig, 'enabled'>;
+
+/** Longest table name kept in state; longer names are cut (they are still distinct enough). */
+const MAX_TABLE_NAME = 128;
+/** Tables of one statement that are counted; a statement naming more is counted by its first. */
+const MAX_TABLES_PER_STATEMENT = 16;
+/** A table whose decayed count falls below this is forgotten by evict(). */
+const FORGET_BELOW = 0.05;
+
+const EMPTY: CommandAnomalyState = { tables: [], window: [], reads: 0, since: 0, pending: [], recent: [], last: 0 };
+
+export function createCommandAnomalyScorer(config: CommandAnomalySettings): Scorer<CommandAnomalyState> {
+  return {
+    name: COMMAND_ANOMALY,
+    keyOf: (e) => {
+      const s = e.identity?.subject;
+      return s ? s : undefined;
+    },
+    init: () => EMPTY,
+    score: (state, e) => scoreCommandAnomaly(config, state, e),
+    evict: (state, now) => evictCommandAnomaly(config, state, now),
+    sizeOf: sizeOfState,
+    serialize: (s) =>
+      Buffer.from(
+        JSON.stringify([
+          s.tables.map((x) => [x.table, x.count, x.at]),
+          s.window,
+          s.reads,
+          s.since,
+          s.pending.map((p) => [p.requestId, p.eventId, p.at, p.tables, p.rarest, p.rarity, p.firstSeen ? 1 : 0, p.unfiltered ? 1 : 0, p.isRead ? 1 : 0]),
+          s.recent,
+          s.last,
+        ]),
+      ),
+    deserialize: (b) => {
+      const [tables, window, reads, since, pending, recent, last] = JSON.parse(b.toString('utf8')) as [
+        Array<[string, number, number]>,
+        number[],
+        number,
+        number,
+        Array<[string, string, number, string[], string, number, number, number, number]>,
+        number[],
+        number,
+      ];
+      return {
+        tables: tables.map(([table, count, at]) => ({ table, count, at })),
+        window,
+        reads,
+        since,
+        pending: pending.map(([requestId, eventId, at, ts, rarest, rarity, firstSeen, unfiltered, isRead]) => ({
+          requestId,
+          eventId,
+          at,
+          tables: ts,
+          rarest,
+          rarity,
+          firstSeen: firstSeen === 1,
+          unfiltered: unfiltered === 1,
+          isRead: isRead === 1,
+        })),
+        recent,
+        last,
+      };
+    },
+  };
+}
+
+export function scoreCommandAnomaly(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent): ScoreResult<CommandAnomalyState> {
+  if (e.phase !== Phase.REQUEST && e.phase !== Phase.RESPONSE) return { state, findings: [] };
+  const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
+  if (!a) return { state, findings: [] };
+  const pending = expirePending(state.pending, a.last - config.pendingTtlMs);
+  if (e.phase === Phase.REQUEST) return { state: onRequest(config, e, a.t, { ...state, pending, recent: a.recent, last: a.last }), findings: [] };
+  return onResponse(config, { ...state, pending, recent: a.recent, last: a.last }, e, a.t);
+}
+
+function tablesOf(e: IAccessEvent): string[] {
+  const raw = e.command?.tables ?? [];
+  const out: string[] = [];
+  for (const t of raw) {
+    if (out.length >= MAX_TABLES_PER_STATEMENT) break;
+    const name = t.length > MAX_TABLE_NAME ? t.slice(0, MAX_TABLE_NAME) : t;
+    if (name && !out.includes(name)) out.push(name);
+  }
+  return out;
+}
+
+function isReadOf(e: IAccessEvent): boolean {
+  const c = e.command;
+  if (!c || c.isWrite) return false;
+  const type = (c.statementType ?? '').toUpperCase();
+  return type === '' || type.startsWith('SELECT') || type === 'WITH' || type === 'TABLE' || type === 'COPY';
+}
+
+/** Rarity facts of a statement against the counts as they stand at t (before it is counted). */
+function rarityOf(config: CommandAnomalySettings, counts: readonly TableCount[], tables: readonly string[], t: number): { rarest: string; rarity: number; firstSeen: boolean } {
+  let rarest = '';
+  let min = Infinity;
+  let firstSeen = false;
+  for (const table of tables) {
+    const entry = counts.find((c) => c.table === table);
+    const c = entry ? entry.count * decayFactor(t - entry.at, config.tableHalfLifeMs) : 0;
+    if (!entry) firstSeen = true;
+    if (c < min) {
+      min = c;
+      rarest = table;
+    }
+  }
+  const rarity = tables.length === 0 ? 0 : Math.max(0, 1 - min / config.rareTableCount);
+  return { rarest, rarity, firstSeen };
+}
+
+function onRequest(config: CommandAnomalySettings, e: IAccessEvent, t: number, state: CommandAnomalyState): CommandAnomalyState {
+  const tables = tablesOf(e);
+  const requestId = e.requestId ?? '';
+  const { rarest, rarity, firstSeen } = rarityOf(config, state.tables, tables, t);
+  let counts = state.tables;
+  if (tables.length > 0) {
+    const next = counts.slice();
+    for (const table of tables) bump(config, next, table, t);
+    counts = next;
+  }
+  let pending = state.pending;
+  if (requestId) {
+    const c = e.command;
+    const entry: PendingRead = {
+      requestId,
+      eventId: e.eventId ?? '',
+      at: t,
+      tables,
+      rarest,
+      rarity,
+      firstSeen,
+      unfiltered: !c?.hasWhere && !c?.hasLimit,
+      isRead: isReadOf(e),
+    };
+    pending = pending.length >= config.maxPending ? [...pending.slice(pending.length - config.maxPending + 1), entry] : [...pending, entry];
+  }
+  return { ...state, tables: counts, pending };
+}
+
+/** Counts one access of `table` at t into `counts` (a private copy), evicting the least used at the cap. */
+function bump(config: CommandAnomalySettings, counts: TableCount[], table: string, t: number): void {
+  const i = counts.findIndex((c) => c.table === table);
+  if (i >= 0) {
+    const c = counts[i] as TableCount;
+    // A late access enters with its own decay; the reference time never moves back.
+    counts[i] = t >= c.at ? { table, count: c.count * decayFactor(t - c.at, config.tableHalfLifeMs) + 1, at: t } : { table, count: c.count + decayFactor(c.at - t, config.tableHalfLifeMs), at: c.at };
+    return;
+  }
+  if (counts.length >= config.maxTablesPerAgent) counts.splice(leastUsed(config, counts), 1);
+  counts.push({ table, count: 1, at: t });
+}
+
+/** Index of the entry with the smallest decayed count (compared in log space: no reference time needed). */
+function leastUsed(config: CommandAnomalySettings, counts: readonly TableCount[]): number {
+  let victim = 0;
+  let min = Infinity;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] as TableCount;
+    const key = Math.log2(c.count) + c.at / config.tableHalfLifeMs;
+    if (key < min) {
+      min = key;
+      victim = i;
+    }
+  }
+  return victim;
+}
+
+function onResponse(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent, t: number): ScoreResult<CommandAnomalyState> {
+  const requestId = e.requestId ?? '';
+  const index = requestId ? state.pending.findIndex((p) => p.requestId === requestId) : -1;
+  let read: PendingRead;
+  let pending = state.pending;
+  if (index >= 0) {
+    read = state.pending[index] as PendingRead;
+    pending = state.pending.filter((_, i) => i !== index);
+  } else {
+    // The REQUEST was not seen (evicted, or on the far side of a restart): the RESPONSE
+    // repeats the command facts, so score it with rarity as the counts stand now.
+    const tables = tablesOf(e);
+    const c = e.command;
+    read = { requestId, eventId: '', at: t, tables, ...rarityOf(config, state.tables, tables, t), unfiltered: !c?.hasWhere && !c?.hasLimit, isRead: isReadOf(e) };
+  }
+  const failed = (e.response?.errorCode ?? '') !== '';
+  if (!read.isRead || failed || !e.response) return { state: pending === state.pending ? state : { ...state, pending }, findings: [] };
+
+  const rows = Number(e.response.rows ?? 0);
+  const x = Math.log1p(rows);
+  const mature = state.reads >= config.maturityReads && t - state.since >= config.maturityMs;
+  const finding = mature || rows >= config.absoluteRows ? judge(config, state, e, read, rows, x, mature, t) : undefined;
+
+  const window = state.window.length >= config.reservoirSize ? [...state.window.slice(state.window.length - config.reservoirSize + 1), x] : [...state.window, x];
+  const next: CommandAnomalyState = {
+    ...state,
+    pending,
+    window,
+    reads: Math.min(state.reads + 1, 2 ** 31),
+    since: state.since === 0 ? t : Math.min(state.since, t),
+  };
+  return { state: next, findings: finding ? [finding] : [] };
+}
+
+interface Signal {
+  rule: 'bulk_rare_table' | 'absolute_unfiltered' | 'first_seen_table';
+  score: number;
+  severity: SeverityName;
+  analytic: AnalyticKind;
+}
+
+function judge(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent, read: PendingRead, rows: number, x: number, mature: boolean, t: number): Finding | undefined {
+  const signals: Signal[] = [];
+  let z: number | undefined;
+  let median: number | undefined;
+  let mad: number | undefined;
+  if (mature && read.rarity > 0 && state.window.length > 0) {
+    ({ z, median, mad } = robustZ(x, state.window, config.minMad));
+    if (z >= config.zThreshold) {
+      // Rarer tables need less excess: a first-seen table at z = zThreshold scores 0.63.
+      const score = read.rarity * (1 - Math.exp(-z / config.zThreshold));
+      if (score >= config.alertScore) signals.push({ rule: 'bulk_rare_table', score, severity: score >= 0.85 ? 'high' : score >= 0.65 ? 'medium' : 'low', analytic: 'statistical' });
+    }
+  }
+  if (rows >= config.absoluteRows && read.unfiltered) signals.push({ rule: 'absolute_unfiltered', score: 0.9, severity: 'high', analytic: 'rule' });
+  if (mature && read.firstSeen && config.alertFirstSeen && signals.length === 0) signals.push({ rule: 'first_seen_table', score: 0.3, severity: 'low', analytic: 'behavioral' });
+  if (signals.length === 0) return undefined;
+
+  const top = signals.reduce((a, b) => (b.score > a.score ? b : a));
+  const subject = e.identity?.subject ?? '';
+  const eventIds = [e.eventId ?? '', read.eventId].filter((id) => id !== '');
+  const first = read.eventId ? Math.min(read.at, t) : t;
+  const rules = signals.map((s) => s.rule);
+  const finding: Finding = {
+    detector: COMMAND_ANOMALY,
+    key: subject,
+    title: TITLES[top.rule],
+    description:
+      `Agent ${subject} read ${rows} rows from ${read.tables.join(', ') || 'an unnamed relation'}` +
+      (z !== undefined && median !== undefined ? ` (robust z ${z.toFixed(1)} against a median of ${Math.round(Math.expm1(median))} rows)` : '') +
+      (read.firstSeen ? '; a table it had not touched before' : read.rarity > 0 ? `; ${read.rarest} is rarely touched` : '') +
+      (read.unfiltered ? '; no WHERE or LIMIT' : '') +
+      '.',
+    severity: top.severity,
+    score: top.score,
+    confidence: Math.min(1, state.reads / (state.reads + 20)),
+    analytic: top.analytic,
+    subject: { kind: 'identity', value: subject },
+    eventIds,
+    firstSeen: first,
+    lastSeen: t,
+    details: {
+      rules,
+      rows,
+      tables: read.tables,
+      rarest_table: read.rarest,
+      rarity: read.rarity,
+      first_seen_table: read.firstSeen,
+      unfiltered: read.unfiltered,
+      robust_z: z,
+      baseline_median_rows: median === undefined ? undefined : Math.expm1(median),
+      baseline_mad_log_rows: mad,
+      baseline_reads: state.reads,
+      fingerprint: e.command?.fingerprint ?? '',
+      statement_type: e.command?.statementType ?? '',
+    },
+  };
+  if (config.block && atLeast(top.severity, config.blockSeverity) && subject) {
+    finding.block = { subject: { kind: 'identity', value: subject }, ttlMs: config.blockTtlMs, reason: `${COMMAND_ANOMALY}: ${rules.join('+')} (${rows} rows)` };
+  }
+  return finding;
+}
+
+const TITLES: Record<Signal['rule'], string> = {
+  bulk_rare_table: 'Bulk read of a rarely touched table',
+  absolute_unfiltered: 'Large read without WHERE or LIMIT',
+  first_seen_table: 'Agent touched a table for the first time',
+};
+
+function expirePending(pending: readonly PendingRead[], cutoff: number): readonly PendingRead[] {
+  for (const p of pending) if (p.at < cutoff) return pending.filter((x) => x.at >= cutoff);
+  return pending;
+}
+
+export function evictCommandAnomaly(config: CommandAnomalySettings, state: CommandAnomalyState, now: number): CommandAnomalyState | undefined {
+  if (state.last > 0 && now - state.last >= config.idleTtlMs) return undefined;
+  const pending = expirePending(state.pending, now - config.pendingTtlMs);
+  let tables = state.tables;
+  for (const c of state.tables) {
+    if (c.count * decayFactor(now - c.at, config.tableHalfLifeMs) < FORGET_BELOW) {
+      tables = state.tables.filter((x) => x.count * decayFactor(now - x.at, config.tableHalfLifeMs) >= FORGET_BELOW);
+      break;
+    }
+  }
+  if (pending === state.pending && tables === state.tables) return state;
+  return { ...state, pending, tables };
+}
+
+/** V8 estimate: object headers, array slots, a number per float, strings at 16 B + length. */
+function sizeOfState(s: CommandAnomalyState): number {
+  let bytes = 7 * 8 + 40;
+  for (const c of s.tables) bytes += 8 + 40 + 16 + c.table.length;
+  bytes += 16 + s.window.length * 8;
+  for (const p of s.pending) {
+    bytes += 8 + 88 + 32 + p.requestId.length + p.eventId.length + p.rarest.length;
+    for (const t of p.tables) bytes += 8 + 16 + t.length;
+  }
+  bytes += 16 + s.recent.length * 8;
+  return bytes;
+}

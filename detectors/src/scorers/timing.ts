@@ -1,0 +1,274 @@
+import type { TimingConfig } from '@portcullis/common';
+import { Phase, type IAccessEvent } from '@portcullis/proto';
+import type { AnalyticKind, Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { admit } from '../stats/admit.js';
+import { parseCron, cronMatches, type Cron } from '../stats/cron.js';
+import { decayFactor, decayedExposure } from '../stats/decay.js';
+import { hashId, ringAdd, ringHas } from '../stats/event-ring.js';
+import { poissonUpper } from '../stats/poisson.js';
+import { atLeast } from '../stats/severity.js';
+import { assertTimeZone, localFields, zoneOffset } from '../stats/time-zone.js';
+
+/**
+ * Timing: when an agent works. The unit is a run — the first REQUEST of a session not
+ * seen before, or a REQUEST after `idleGapMs` of silence. A run is checked against
+ *  - the agent's declared schedule (cron, in its time zone, ± tolerance): off-schedule;
+ *  - for agents without one, a learned hour-of-week histogram of runs (decayed, gated on
+ *    maturity): a run in an hour that almost never sees one is at an odd hour;
+ *  - a Poisson model whose rate per hour-of-week comes from that same histogram: too
+ *    many runs in one hour is a burst; a run that ends a silence the model expected to be
+ *    broken long ago (P(no run in the gap) < alpha) is a silence. Silence is noticed when
+ *    the next event arrives, since a pure scorer sees event time only.
+ */
+export const TIMING = 'timing';
+
+const HOUR = 3_600_000;
+const WEEK = 168 * HOUR;
+const BINS = 168;
+
+export interface TimingState {
+  /** Newest REQUEST time, and the start of the current run. */
+  readonly last: number;
+  readonly runStart: number;
+  /** Hashed ids of recent sessions. */
+  readonly sessions: readonly number[];
+  /** Decayed runs per local hour-of-week as of histAt; empty before the first run. */
+  readonly hist: readonly number[];
+  readonly histAt: number;
+  /** Runs counted (maturity) and the time of the first. */
+  readonly runs: number;
+  readonly first: number;
+  /** The local hour the rate window covers (UTC ms of its start), runs in it, and whether it has raised a burst. */
+  readonly winStart: number;
+  readonly winRuns: number;
+  readonly burstRaised: boolean;
+  readonly recent: readonly number[];
+}
+
+export type TimingSettings = Omit<TimingConfig, 'enabled'>;
+
+interface AgentPlan {
+  readonly zone: string;
+  readonly crons: readonly Cron[];
+  readonly toleranceMs: number;
+}
+
+const EMPTY: TimingState = { last: 0, runStart: 0, sessions: [], hist: [], histAt: 0, runs: 0, first: 0, winStart: 0, winRuns: 0, burstRaised: false, recent: [] };
+
+/** Builds the scorer; throws on a bad cron expression or time zone, naming the config key. */
+export function createTimingScorer(config: TimingSettings): Scorer<TimingState> {
+  const plans = new Map<string, AgentPlan>();
+  try {
+    assertTimeZone(config.defaultTimeZone);
+  } catch (err) {
+    throw new Error(`detectors.timing.defaultTimeZone: ${(err as Error).message}`);
+  }
+  for (const [subject, a] of Object.entries(config.agents)) {
+    const where = `detectors.timing.agents[${JSON.stringify(subject)}]`;
+    try {
+      assertTimeZone(a.timeZone);
+    } catch (err) {
+      throw new Error(`${where}.timeZone: ${(err as Error).message}`);
+    }
+    const crons = a.cron.map((c, i) => {
+      try {
+        return parseCron(c);
+      } catch (err) {
+        throw new Error(`${where}.cron[${i}]: ${(err as Error).message}`);
+      }
+    });
+    plans.set(subject, { zone: a.timeZone, crons, toleranceMs: a.toleranceMinutes * 60_000 });
+  }
+  const fallback: AgentPlan = { zone: config.defaultTimeZone, crons: [], toleranceMs: 0 };
+  const planOf = (subject: string): AgentPlan => plans.get(subject) ?? fallback;
+  return {
+    name: TIMING,
+    keyOf: (e) => {
+      if (e.phase !== Phase.REQUEST) return undefined;
+      const s = e.identity?.subject;
+      return s ? s : undefined;
+    },
+    init: () => EMPTY,
+    score: (state, e) => scoreTiming(config, planOf(e.identity?.subject ?? ''), state, e),
+    evict: (state, now) => (state.last > 0 && now - state.last >= config.idleTtlMs ? undefined : state),
+    sizeOf: (s) => 160 + 16 + s.hist.length * 8 + 16 + s.sessions.length * 8 + 16 + s.recent.length * 8,
+    serialize: (s) =>
+      Buffer.from(JSON.stringify([s.last, s.runStart, s.sessions, s.hist, s.histAt, s.runs, s.first, s.winStart, s.winRuns, s.burstRaised ? 1 : 0, s.recent])),
+    deserialize: (b) => {
+      const [last, runStart, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised, recent] = JSON.parse(b.toString('utf8')) as [
+        number,
+        number,
+        number[],
+        number[],
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number[],
+      ];
+      return { last, runStart, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised: burstRaised === 1, recent };
+    },
+  };
+}
+
+export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: TimingState, e: IAccessEvent): ScoreResult<TimingState> {
+  if (e.phase !== Phase.REQUEST) return { state, findings: [] };
+  const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
+  if (!a) return { state, findings: [] };
+  const t = a.t;
+  const session = hashId(e.sessionId ?? '');
+  const newSession = !ringHas(state.sessions, session);
+  const sessions = newSession ? ringAdd(state.sessions, session, config.maxRecentSessions) : state.sessions;
+  // A late REQUEST falls inside activity already seen: it cannot start a run.
+  if (t < state.last) return { state: { ...state, sessions, recent: a.recent }, findings: [] };
+  const isRun = state.last === 0 || t - state.last >= config.idleGapMs || (newSession && t - state.runStart >= config.idleGapMs);
+  if (!isRun) return { state: { ...state, last: t, sessions, recent: a.recent }, findings: [] };
+
+  const offset = zoneOffset(plan.zone, t);
+  const local = t + offset;
+  const bin = binOf(local);
+  const d = state.hist.length > 0 ? decayFactor(t - state.histAt, config.histogramHalfLifeMs) : 1;
+  const hist = state.hist.length > 0 ? state.hist : ZERO_HIST;
+  const weeks = state.first > 0 ? decayedExposure(state.first, t, config.histogramHalfLifeMs) / WEEK : 0;
+  const mature = state.runs >= config.maturityRuns && state.first > 0 && t - state.first >= config.maturityWeeks * WEEK;
+
+  const winStart = t - (((local % HOUR) + HOUR) % HOUR);
+  const sameWindow = winStart === state.winStart;
+  const winRuns = sameWindow ? state.winRuns + 1 : 1;
+  let burstRaised = sameWindow && state.burstRaised;
+
+  const signals: Signal[] = [];
+  const details: Record<string, unknown> = { time_zone: plan.zone, local_time: new Date(local).toISOString().slice(0, 16), hour_of_week: bin };
+
+  if (plan.crons.length > 0) {
+    details.schedule = plan.crons.map((c) => c.source);
+    if (!onSchedule(plan, t)) signals.push({ rule: 'off_schedule', score: 0.85, severity: 'high', analytic: 'rule' });
+  } else if (mature) {
+    let total = 0;
+    for (const c of hist) total += c;
+    const p = (hist[bin] as number) / (total + BINS * config.histogramPrior) + config.histogramPrior / (total + BINS * config.histogramPrior);
+    details.hour_probability = p;
+    if (p < config.oddHourProbability) signals.push({ rule: 'odd_hour', score: 0.6 + 0.4 * (1 - p / config.oddHourProbability), severity: 'medium', analytic: 'statistical' });
+  }
+
+  if (mature && weeks > 0) {
+    const rate = (b: number): number => ((hist[b] as number) * d + config.histogramPrior) / weeks;
+    if (winRuns >= config.burstMinRuns && !burstRaised) {
+      const mu = rate(bin);
+      const p = poissonUpper(winRuns, mu);
+      if (p < config.poissonAlpha) {
+        burstRaised = true;
+        details.burst = { runs_this_hour: winRuns, expected: mu, p_value: p };
+        signals.push({ rule: 'burst', score: Math.min(1, 0.7 + 0.03 * -Math.log10(p / config.poissonAlpha)), severity: p < config.poissonAlpha / 100 ? 'high' : 'medium', analytic: 'statistical' });
+      }
+    }
+    if (state.last > 0 && t - state.last >= config.idleGapMs) {
+      const mu = expectedRuns(rate, state.last + offset, local);
+      const p = Math.exp(-mu);
+      if (p < config.poissonAlpha) {
+        details.silence = { silent_ms: t - state.last, expected_runs: mu, p_value: p };
+        signals.push({ rule: 'silence', score: 0.6, severity: 'medium', analytic: 'statistical' });
+      }
+    }
+  }
+
+  const nextHist = hist.map((c, i) => (i === bin ? c * d + 1 : c * d));
+  const next: TimingState = {
+    last: t,
+    runStart: t,
+    sessions,
+    hist: nextHist,
+    histAt: t,
+    runs: Math.min(state.runs + 1, 2 ** 31),
+    first: state.first === 0 ? t : state.first,
+    winStart,
+    winRuns,
+    burstRaised,
+    recent: a.recent,
+  };
+  if (signals.length === 0) return { state: next, findings: [] };
+  return { state: next, findings: [findingOf(config, signals, e, t, state, details)] };
+}
+
+interface Signal {
+  rule: 'off_schedule' | 'odd_hour' | 'burst' | 'silence';
+  score: number;
+  severity: SeverityName;
+  analytic: AnalyticKind;
+}
+
+const ZERO_HIST: readonly number[] = new Array<number>(BINS).fill(0);
+
+const TITLES: Record<Signal['rule'], string> = {
+  off_schedule: 'Agent ran outside its declared schedule',
+  odd_hour: 'Agent ran at an hour it almost never runs',
+  burst: 'Agent runs far more often than usual',
+  silence: 'Agent resumed after an unexpectedly long silence',
+};
+
+function binOf(local: number): number {
+  const f = localFields(local);
+  return f.dayOfWeek * 24 + f.hour;
+}
+
+/** Whether some cron minute falls within ± tolerance of t (read in the agent's zone at each end). */
+function onSchedule(plan: AgentPlan, t: number): boolean {
+  const from = Math.floor((t - plan.toleranceMs) / 60_000) * 60_000;
+  const to = t + plan.toleranceMs;
+  const offFrom = zoneOffset(plan.zone, from);
+  const offTo = zoneOffset(plan.zone, to);
+  for (let m = from; m <= to; m += 60_000) {
+    // A DST change inside the window: take each minute's own offset.
+    const off = offFrom === offTo ? offFrom : zoneOffset(plan.zone, m);
+    const l = localFields(m + off);
+    for (const c of plan.crons) if (cronMatches(c, l)) return true;
+  }
+  return false;
+}
+
+/** Expected runs between two local times under per-hour-of-week rates (whole weeks in one step). */
+function expectedRuns(rate: (bin: number) => number, fromLocal: number, toLocal: number): number {
+  let mu = 0;
+  const span = toLocal - fromLocal;
+  const weeks = Math.floor(span / WEEK);
+  if (weeks > 0) {
+    let perWeek = 0;
+    for (let b = 0; b < BINS; b++) perWeek += rate(b);
+    mu += weeks * perWeek;
+  }
+  let cursor = fromLocal + weeks * WEEK;
+  while (cursor < toLocal) {
+    const hourEnd = Math.floor(cursor / HOUR) * HOUR + HOUR;
+    const seg = Math.min(hourEnd, toLocal) - cursor;
+    mu += rate(binOf(cursor)) * (seg / HOUR);
+    cursor = hourEnd;
+  }
+  return mu;
+}
+
+function findingOf(config: TimingSettings, signals: Signal[], e: IAccessEvent, t: number, before: TimingState, details: Record<string, unknown>): Finding {
+  const top = signals.reduce((a, b) => (b.score > a.score ? b : a));
+  const subject = e.identity?.subject ?? '';
+  const rules = signals.map((s) => s.rule);
+  const finding: Finding = {
+    detector: TIMING,
+    key: subject,
+    title: TITLES[top.rule],
+    description: `Agent ${subject} started a run at ${String(details.local_time)} (${String(details.time_zone)}): ${rules.join(', ').replace(/_/g, ' ')}.`,
+    severity: top.severity,
+    score: top.score,
+    confidence: top.rule === 'off_schedule' ? 0.9 : Math.min(1, before.runs / (before.runs + 30)),
+    analytic: top.analytic,
+    subject: { kind: 'identity', value: subject },
+    eventIds: e.eventId ? [e.eventId] : [],
+    firstSeen: t,
+    lastSeen: t,
+    details: { rules, baseline_runs: before.runs, previous_activity: before.last || undefined, ...details },
+  };
+  if (config.block && atLeast(top.severity, config.blockSeverity) && subject) {
+    finding.block = { subject: { kind: 'identity', value: subject }, ttlMs: config.blockTtlMs, reason: `${TIMING}: ${rules.join('+')}` };
+  }
+  return finding;
+}
