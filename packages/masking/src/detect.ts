@@ -1,4 +1,5 @@
 import { detectCards } from './detectors/card.js';
+import { scanDigitRuns, type DigitRun } from './digit-runs.js';
 import { detectCloudKeys } from './detectors/cloud-keys.js';
 import { detectEmails } from './detectors/email.js';
 import { detectIbans } from './detectors/iban.js';
@@ -8,32 +9,44 @@ import { detectPrivateKeys } from './detectors/private-key.js';
 import { detectSsns } from './detectors/ssn.js';
 import { DETECTORS, type Detector, type DetectorName, type ScanContext, type Span } from './types.js';
 
+/** One pass over the text collecting what the scanners' cheap preconditions need. */
+interface Profile {
+  digits: number;
+  dots: number;
+  at: boolean;
+}
+
+function profile(text: string): Profile {
+  let digits = 0;
+  let dots = 0;
+  let at = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) digits++;
+    else if (c === 46) dots++;
+    else if (c === 64) at = true;
+  }
+  return { digits, dots, at };
+}
+
 interface Registered {
   /** The detector names this scanner can emit; it runs if any of them is enabled. */
   emits: readonly DetectorName[];
   run: Detector;
   /** A cheap test that rules the scanner out for most cells. */
-  worth: (text: string) => boolean;
+  worth: (text: string, p: Profile) => boolean;
 }
-
-const hasDigits = (min: number) => (t: string) => {
-  let n = 0;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c >= 48 && c <= 57 && ++n >= min) return true;
-  }
-  return false;
-};
 
 const REGISTRY: readonly Registered[] = [
   { emits: ['private_key'], run: detectPrivateKeys, worth: (t) => t.length >= 40 },
-  { emits: ['jwt'], run: detectJwts, worth: (t) => t.length >= 16 && t.includes('.') },
+  { emits: ['jwt'], run: detectJwts, worth: (t, p) => t.length >= 16 && p.dots >= 2 },
   { emits: ['aws_key', 'aws_secret', 'gcp_key', 'azure_key', 'github_token', 'slack_token'], run: detectCloudKeys, worth: (t) => t.length >= 16 },
-  { emits: ['card'], run: detectCards, worth: hasDigits(13) },
-  { emits: ['iban'], run: detectIbans, worth: (t) => t.length >= 15 },
-  { emits: ['ssn'], run: detectSsns, worth: hasDigits(9) },
-  { emits: ['phone'], run: detectPhones, worth: hasDigits(7) },
-  { emits: ['email'], run: detectEmails, worth: (t) => t.includes('@') },
+  { emits: ['card'], run: detectCards, worth: (_t, p) => p.digits >= 13 },
+  // Every registered BBAN holds digits; the two check digits alone make two.
+  { emits: ['iban'], run: detectIbans, worth: (t, p) => t.length >= 15 && p.digits >= 2 },
+  { emits: ['ssn'], run: detectSsns, worth: (_t, p) => p.digits >= 9 },
+  { emits: ['phone'], run: detectPhones, worth: (_t, p) => p.digits >= 7 },
+  { emits: ['email'], run: detectEmails, worth: (_t, p) => p.at },
 ];
 
 /** Lower rank wins an overlap: a key block beats the email inside its comment, a card beats a phone. */
@@ -53,12 +66,14 @@ export interface DetectOptions {
  */
 export function detect(text: string, options: DetectOptions = {}): Span[] {
   if (text.length < 5) return [];
-  const ctx: ScanContext = { text, hint: options.hint };
+  let runs: DigitRun[] | undefined;
+  const ctx: ScanContext = { text, hint: options.hint, runs: () => (runs ??= scanDigitRuns(text)) };
+  const p = profile(text);
   const enabled = options.enabled;
   const all: Span[] = [];
   for (const r of REGISTRY) {
     if (enabled && !r.emits.some((d) => enabled.has(d))) continue;
-    if (!r.worth(text)) continue;
+    if (!r.worth(text, p)) continue;
     for (const s of r.run(ctx)) if (!enabled || enabled.has(s.detector)) all.push(s);
   }
   return settleOverlaps(all);

@@ -1,5 +1,4 @@
 import { codeAt, isAlnum, isDigit, isNumberSeparator } from './chars.js';
-import type { ScanContext } from './types.js';
 
 /**
  * A run of digit groups joined by short separators: `4111 1111-1111.1111`, `123-45-6789`,
@@ -23,17 +22,6 @@ export interface DigitRun {
 
 /** Longer separator sequences end a run: `12   34` is two numbers, not one. */
 const MAX_SEPARATOR = 3;
-
-const cache = new WeakMap<ScanContext, DigitRun[]>();
-
-export function digitRuns(ctx: ScanContext): DigitRun[] {
-  let runs = cache.get(ctx);
-  if (!runs) {
-    runs = scanDigitRuns(ctx.text);
-    cache.set(ctx, runs);
-  }
-  return runs;
-}
 
 /** No detector looks at fewer digits than this (a phone in context needs 7). */
 const MIN_RUN_DIGITS = 7;

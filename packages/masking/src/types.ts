@@ -1,3 +1,5 @@
+import type { DigitRun } from './digit-runs.js';
+
 /**
  * The vocabulary shared by detectors, rules and the row masker. Detector names are the
  * keys of `piiCounts` in a RESPONSE event, so they are stable strings, not enum numbers.
@@ -32,6 +34,8 @@ export interface ScanContext {
   readonly text: string;
   /** Output column name or JSON key; lets context-dependent detectors (bare 9-digit SSN) fire. */
   readonly hint?: string | undefined;
+  /** The text's digit runs, scanned once on first use and shared by card, SSN and phone. */
+  runs(): readonly DigitRun[];
 }
 
 export type Detector = (ctx: ScanContext) => Span[];

@@ -69,3 +69,25 @@ describe('token', () => {
     expect(applyAction({ kind: 'token' }, 'card', card, key)).not.toContain(card.slice(-4));
   });
 });
+
+describe('token MAC', () => {
+  it('is HMAC-SHA256 per RFC 2104, for short and long (pre-hashed) keys', async () => {
+    const { createHmac } = await import('node:crypto');
+    for (const raw of ['k', 'x'.repeat(64), 'long key '.repeat(20)]) {
+      const k = new Secret(raw, 'test');
+      const mac = createHmac('sha256', raw).update('email').update('\u0000').update('a@b.io').digest();
+      const expected = `tok_email_${base32Ref(mac).slice(0, 12)}`;
+      expect(tokenize(k, 'email', 'A@B.io')).toBe(expected);
+    }
+  });
+});
+
+/** Independent RFC 4648 base32 (lower case) for cross-checking. */
+function base32Ref(bytes: Uint8Array): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let bits = '';
+  for (const b of bytes) bits += b.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i + 5 <= bits.length; i += 5) out += alphabet[parseInt(bits.slice(i, i + 5), 2)];
+  return out;
+}

@@ -1,5 +1,5 @@
 import { luhnValid } from '../checksums.js';
-import { digitRuns, digitsIn, type DigitRun } from '../digit-runs.js';
+import { digitsIn, type DigitRun } from '../digit-runs.js';
 import type { ScanContext, Span } from '../types.js';
 
 /**
@@ -116,6 +116,6 @@ function cardsInRun(ctx: ScanContext, run: DigitRun, out: Span[]): void {
 
 export function detectCards(ctx: ScanContext): Span[] {
   const out: Span[] = [];
-  for (const run of digitRuns(ctx)) if (run.digits.length >= MIN_LEN) cardsInRun(ctx, run, out);
+  for (const run of ctx.runs()) if (run.digits.length >= MIN_LEN) cardsInRun(ctx, run, out);
   return out;
 }

@@ -12,7 +12,6 @@ interface KeyPattern {
   re: RegExp;
   /** Capture group holding the secret; 0 for the whole match. */
   group: number;
-  caseInsensitiveMarker?: boolean;
 }
 
 const PATTERNS: readonly KeyPattern[] = [
@@ -21,9 +20,9 @@ const PATTERNS: readonly KeyPattern[] = [
   // The secret half has no prefix of its own; it is recognisable only beside its name.
   {
     detector: 'aws_secret',
-    markers: ['aws_secret_access_key'],
-    caseInsensitiveMarker: true,
-    re: /aws_secret_access_key["']?[ \t]{0,8}[:=][ \t]{0,8}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
+    // Lower and upper case cover the spellings seen in env files and configs.
+    markers: ['ecret_access_key', 'ECRET_ACCESS_KEY', 'ecretAccessKey'],
+    re: /aws_?secret_?access_?key["']?[ \t]{0,8}[:=][ \t]{0,8}["']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])/gi,
     group: 1,
   },
   // Azure storage / Service Bus connection strings: the base64 key after AccountKey= or SharedAccessKey=.
@@ -41,10 +40,8 @@ const PATTERNS: readonly KeyPattern[] = [
 export function detectCloudKeys(ctx: ScanContext): Span[] {
   const { text } = ctx;
   const out: Span[] = [];
-  let lower: string | undefined;
   for (const p of PATTERNS) {
-    const hay = p.caseInsensitiveMarker ? (lower ??= text.toLowerCase()) : text;
-    if (!p.markers.some((m) => hay.includes(m))) continue;
+    if (!p.markers.some((m) => text.includes(m))) continue;
     for (const m of text.matchAll(p.re)) {
       const secret = m[p.group] as string;
       const start = m.index + (p.group === 0 ? 0 : m[0].lastIndexOf(secret));

@@ -1,5 +1,5 @@
 import { codeAt, isAlnum, isDigit } from '../chars.js';
-import { digitRuns, standsApart, type DigitRun } from '../digit-runs.js';
+import { standsApart, type DigitRun } from '../digit-runs.js';
 import type { ScanContext, Span } from '../types.js';
 
 /**
@@ -123,6 +123,6 @@ export function detectPhones(ctx: ScanContext): Span[] {
     }
   }
   const contextual = ctx.hint !== undefined && HINT.test(ctx.hint);
-  for (const run of digitRuns(ctx)) if (run.digits.length >= 7) phonesInRun(ctx, run, contextual, out);
+  for (const run of ctx.runs()) if (run.digits.length >= 7) phonesInRun(ctx, run, contextual, out);
   return out;
 }

@@ -1,4 +1,4 @@
-import { digitRuns, standsApart, type DigitRun } from '../digit-runs.js';
+import { standsApart, type DigitRun } from '../digit-runs.js';
 import type { ScanContext, Span } from '../types.js';
 
 /**
@@ -74,6 +74,6 @@ function ssnsInRun(ctx: ScanContext, run: DigitRun, hinted: boolean, out: Span[]
 export function detectSsns(ctx: ScanContext): Span[] {
   const out: Span[] = [];
   const hinted = hintSuggestsSsn(ctx.hint);
-  for (const run of digitRuns(ctx)) if (run.digits.length >= 9) ssnsInRun(ctx, run, hinted, out);
+  for (const run of ctx.runs()) if (run.digits.length >= 9) ssnsInRun(ctx, run, hinted, out);
   return out;
 }
