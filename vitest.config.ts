@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // Vitest runs tests in Vite's SSR environment, whose resolver reads `ssr.resolve`, not
 // `resolve`; the condition must be set there or packages silently resolve to dist/.
 const resolve = { conditions: ['source'] };
-const ssr = { resolve: { conditions: ['source', 'node', 'import', 'default'], externalConditions: ['source'] } };
+const ssr = { resolve: { conditions: ['source', 'module', 'node', 'development|production'] } };
 const unitGlobs = ['{proto,packages,services,detectors}/*/test/**/*.test.ts', '{proto,detectors}/test/**/*.test.ts'];
 const slowGlobs = ['**/*.int.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
 
