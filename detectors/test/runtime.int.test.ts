@@ -1,5 +1,5 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { createBus, type Bus, type BusRecord } from '@portcullis/bus';
+import { createBus, partitionForKey, type Bus, type BusRecord } from '@portcullis/bus';
 import { busSchema, detectorsSchema, MetricsRegistry, silentLogger } from '@portcullis/common';
 import { DeadLetter, decodeDecision, encodeEvent } from '@portcullis/proto';
 import { createCredentialOriginScorer, runDetectors, type DetectorRuntime, type DetectorTopics, type Scorer } from '../src/index.js';
@@ -46,11 +46,11 @@ async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Pro
 
 const fromA = (n: number): EventSpec[] => Array.from({ length: n }, (_, i) => ({ credentialId: 'tok_int', subject: 'agent:int', time: T0 + i * MINUTE, ...ORIGIN_A }));
 
-async function publish(bus: Bus, topic: string, values: Buffer[]): Promise<void> {
+async function publish(bus: Bus, topic: string, values: Buffer[], key = 'agent:int'): Promise<void> {
   const producer = await bus.producer();
   await producer.send(
     topic,
-    values.map((value) => ({ key: 'agent:int', value })),
+    values.map((value) => ({ key, value })),
   );
   await producer.close();
 }
@@ -165,5 +165,36 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     expect(ids.size).toBe(1);
     expect(alerts).toHaveLength(1);
     expect((await readAll(bus, topics.decisions)).map((r) => r.key?.toString())).toEqual(['credential:tok_int']);
+  });
+  it('restores the partitions a new member takes over, without rewinding the ones kept', async () => {
+    const bus = await makeBus(kind);
+    open.push(bus);
+    const topics = testTopics(`${kind}-rebalance`);
+    const groupId = `g-${topics.events}`;
+    // One agent (and credential) per events partition, so whichever partitions move, some state moves.
+    const agents = [0, 1, 2].map((p) => {
+      const subject = Array.from({ length: 64 }, (_, i) => `agent:r${i}`).find((s) => partitionForKey(s, 3) === p);
+      if (!subject) throw new Error(`no subject for partition ${p}`);
+      return { subject, credentialId: `tok_${subject.slice(6)}` };
+    });
+    const spec = (a: (typeof agents)[number], minute: number, origin: object): EventSpec => ({ credentialId: a.credentialId, subject: a.subject, time: T0 + minute * MINUTE, ...origin });
+
+    const first = await start(bus, topics, groupId);
+    for (const a of agents) await publish(bus, topics.events, encodeAll(Array.from({ length: 60 }, (_, i) => spec(a, i, ORIGIN_A))), a.subject);
+    await until('the baselines', () => first.stats().events === 180);
+
+    const second = await start(bus, topics, groupId);
+    await until('the split', () => first.stats().partitions.length + second.stats().partitions.length === 3 && second.stats().partitions.length > 0 && second.stats().restoring.length === 0);
+    // The newcomer holds the baselines of what it took over before seeing any event.
+    expect(second.stats().state[0]?.entries).toBe(second.stats().partitions.length);
+    expect(first.stats().state[0]?.entries).toBe(first.stats().partitions.length);
+
+    for (const a of agents) await publish(bus, topics.events, encodeAll([spec(a, 61, ORIGIN_A), spec(a, 62, ORIGIN_B)]), a.subject);
+    const total = () => first.stats().events + second.stats().events;
+    await until('the new events', () => total() === 186);
+    expect(first.stats().alerts + second.stats().alerts).toBe(3);
+    const alerts = await readAll(bus, topics.alerts);
+    const credentials = alerts.map((r) => (JSON.parse(String(r.value)) as { actor: { user: { credential_uid: string } } }).actor.user.credential_uid);
+    expect(credentials.sort()).toEqual(agents.map((a) => a.credentialId).sort());
   });
 });

@@ -83,6 +83,8 @@ interface Slot {
 
 interface PartitionStores {
   readonly slots: Slot[];
+  /** False while the changelog is being replayed into it. */
+  restored: boolean;
   watermark: number;
   lastSweep: number;
   eventsSinceSweep: number;
@@ -116,10 +118,26 @@ export class DetectorCore {
   assign(partition: number): void {
     this.partitions.set(partition, {
       slots: this.scorers.map((scorer) => ({ scorer, states: new Map(), recent: new RecentIds(this.options.recentAlertIds) })),
+      restored: false,
       watermark: -Infinity,
       lastSweep: -Infinity,
       eventsSinceSweep: 0,
     });
+  }
+
+  /** Marks a partition's restore as complete (for stats; processing does not depend on it). */
+  markRestored(partition: number): void {
+    const p = this.partitions.get(partition);
+    if (p) p.restored = true;
+  }
+
+  /** Assigned partitions, split by whether their state has been restored yet. */
+  partitionStatus(): { restored: number[]; restoring: number[] } {
+    const out = { restored: [] as number[], restoring: [] as number[] };
+    for (const [n, p] of this.partitions) (p.restored ? out.restored : out.restoring).push(n);
+    out.restored.sort((a, b) => a - b);
+    out.restoring.sort((a, b) => a - b);
+    return out;
   }
 
   revoke(partition: number): void {

@@ -51,7 +51,10 @@ export interface DetectorStats {
   suppressed: number;
   deadLetters: number;
   publishFailures: number;
+  /** Events partitions owned here whose state is restored … */
   partitions: number[];
+  /** … and those still replaying their changelog. */
+  restoring: number[];
   paused: boolean;
   pendingRecords: number;
   lag: Array<{ partition: number; lag: number }>;
@@ -116,6 +119,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
         });
         m.restored.inc({ detector: scorer.name }, n);
       }
+      for (const p of partitions) core.markRestored(p);
       logger.info({ partitions, state: core.stateSize() }, 'detector state restored');
     } catch (e) {
       // Unassigned again, so the partition's next batch retries the restore instead of
@@ -213,10 +217,12 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
     },
     stats: () => {
       const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
+      const status = core.partitionStatus();
       return {
         ...counts,
         eventsPerSecond: counts.events / seconds,
-        partitions: core.assignedPartitions().sort((a, b) => a - b),
+        partitions: status.restored,
+        restoring: status.restoring,
         paused: gate.isPaused,
         pendingRecords: gate.pending,
         lag,

@@ -27,9 +27,8 @@ const WEEK = 168 * HOUR;
 const BINS = 168;
 
 export interface TimingState {
-  /** Newest REQUEST time, and the start of the current run. */
+  /** Newest REQUEST time. */
   readonly last: number;
-  readonly runStart: number;
   /** Hashed ids of recent sessions. */
   readonly sessions: readonly number[];
   /** Decayed runs per local hour-of-week as of histAt; empty before the first run. */
@@ -47,13 +46,13 @@ export interface TimingState {
 
 export type TimingSettings = Omit<TimingConfig, 'enabled'>;
 
-interface AgentPlan {
+export interface AgentPlan {
   readonly zone: string;
   readonly crons: readonly Cron[];
   readonly toleranceMs: number;
 }
 
-const EMPTY: TimingState = { last: 0, runStart: 0, sessions: [], hist: [], histAt: 0, runs: 0, first: 0, winStart: 0, winRuns: 0, burstRaised: false, recent: [] };
+const EMPTY: TimingState = { last: 0, sessions: [], hist: [], histAt: 0, runs: 0, first: 0, winStart: 0, winRuns: 0, burstRaised: false, recent: [] };
 
 /** Builds the scorer; throws on a bad cron expression or time zone, naming the config key. */
 export function createTimingScorer(config: TimingSettings): Scorer<TimingState> {
@@ -91,12 +90,11 @@ export function createTimingScorer(config: TimingSettings): Scorer<TimingState> 
     init: () => EMPTY,
     score: (state, e) => scoreTiming(config, planOf(e.identity?.subject ?? ''), state, e),
     evict: (state, now) => (state.last > 0 && now - state.last >= config.idleTtlMs ? undefined : state),
-    sizeOf: (s) => 160 + 16 + s.hist.length * 8 + 16 + s.sessions.length * 8 + 16 + s.recent.length * 8,
+    sizeOf: (s) => 152 + 16 + s.hist.length * 8 + 16 + s.sessions.length * 8 + 16 + s.recent.length * 8,
     serialize: (s) =>
-      Buffer.from(JSON.stringify([s.last, s.runStart, s.sessions, s.hist, s.histAt, s.runs, s.first, s.winStart, s.winRuns, s.burstRaised ? 1 : 0, s.recent])),
+      Buffer.from(JSON.stringify([s.last, s.sessions, s.hist, s.histAt, s.runs, s.first, s.winStart, s.winRuns, s.burstRaised ? 1 : 0, s.recent])),
     deserialize: (b) => {
-      const [last, runStart, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised, recent] = JSON.parse(b.toString('utf8')) as [
-        number,
+      const [last, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised, recent] = JSON.parse(b.toString('utf8')) as [
         number,
         number[],
         number[],
@@ -108,7 +106,7 @@ export function createTimingScorer(config: TimingSettings): Scorer<TimingState> 
         number,
         number[],
       ];
-      return { last, runStart, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised: burstRaised === 1, recent };
+      return { last, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised: burstRaised === 1, recent };
     },
   };
 }
@@ -123,7 +121,7 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
   const sessions = newSession ? ringAdd(state.sessions, session, config.maxRecentSessions) : state.sessions;
   // A late REQUEST falls inside activity already seen: it cannot start a run.
   if (t < state.last) return { state: { ...state, sessions, recent: a.recent }, findings: [] };
-  const isRun = state.last === 0 || t - state.last >= config.idleGapMs || (newSession && t - state.runStart >= config.idleGapMs);
+  const isRun = state.last === 0 || newSession || t - state.last >= config.idleGapMs;
   if (!isRun) return { state: { ...state, last: t, sessions, recent: a.recent }, findings: [] };
 
   const offset = zoneOffset(plan.zone, t);
@@ -177,7 +175,6 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
   const nextHist = hist.map((c, i) => (i === bin ? c * d + 1 : c * d));
   const next: TimingState = {
     last: t,
-    runStart: t,
     sessions,
     hist: nextHist,
     histAt: t,
