@@ -4,6 +4,7 @@ import type { DigitRun } from './digit-runs.js';
  * The vocabulary shared by detectors, rules and the row masker. Detector names are the
  * keys of `piiCounts` in a RESPONSE event, so they are stable strings, not enum numbers.
  */
+/** In rank order: when spans of two detectors overlap, the earlier one here wins. */
 export const DETECTORS = [
   'private_key',
   'jwt',
@@ -13,8 +14,10 @@ export const DETECTORS = [
   'azure_key',
   'github_token',
   'slack_token',
-  'card',
+  // An IBAN is checked over its whole length (mod 97); a Luhn-valid card-shaped window
+  // inside its digits is a coincidence, so the IBAN wins the overlap.
   'iban',
+  'card',
   'ssn',
   'phone',
   'email',

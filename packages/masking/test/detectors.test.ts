@@ -100,6 +100,20 @@ describe('iban', () => {
     }
   });
 
+  it('wins over a card-shaped window inside its digits', () => {
+    // Search for an IBAN whose grouped digits contain a Luhn-valid, issuer-range 16-digit window.
+    for (let i = 0; i < 5000; i++) {
+      const iban = validIban(rng, 'DE');
+      const grouped = groupIban(iban);
+      if (detect(grouped.slice(5), {}).some((s) => s.detector === 'card')) {
+        expect(found(grouped, 'iban')).toEqual([grouped]);
+        expect(found(grouped, 'card')).toEqual([]);
+        return;
+      }
+    }
+    expect.unreachable('no IBAN with a card-shaped window in 5000 draws');
+  });
+
   it('splits aggregated IBANs', () => {
     const a = validIban(rng, 'DE');
     const b = groupIban(validIban(rng, 'FR'));
