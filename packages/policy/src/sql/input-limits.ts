@@ -5,7 +5,9 @@ import type { AnalysisError } from './facts.js';
  * multi-megabyte statement would stall the event loop), encoding and NUL bytes (the
  * parser is C and stops at a NUL, so it would judge a prefix of what the server runs).
  */
-export const DEFAULT_MAX_STATEMENT_BYTES = 256 * 1024;
+// Parsing costs roughly a microsecond per byte (more for long flat lists), so 128 KiB bounds
+// the event-loop stall of one hostile statement to a fraction of a second.
+export const DEFAULT_MAX_STATEMENT_BYTES = 128 * 1024;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -18,7 +20,8 @@ export function checkStatementText(input: string | Uint8Array, maxBytes = DEFAUL
     try {
       text = utf8.decode(input);
     } catch {
-      return { ok: false, error: { code: 'PCX_SQL_UNPARSEABLE', message: `statement is not valid UTF-8 (at byte ${firstInvalidUtf8(input)})`, position: firstInvalidUtf8(input) } };
+      const at = firstInvalidUtf8(input);
+      return { ok: false, error: { code: 'PCX_SQL_UNPARSEABLE', message: `statement is not valid UTF-8 (at byte ${at})`, position: at } };
     }
   } else {
     text = input;
@@ -63,23 +66,25 @@ function firstLoneSurrogate(s: string): number {
   return -1;
 }
 
+/** Offset of the first byte that does not start or continue a well-formed UTF-8 sequence. */
 function firstInvalidUtf8(b: Uint8Array): number {
-  // Binary search on the longest valid prefix; the decoder is the authority on validity.
-  let lo = 0;
-  let hi = b.byteLength;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >>> 1;
-    if (validPrefix(b.subarray(0, mid))) lo = mid;
-    else hi = mid - 1;
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i] as number;
+    const len = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len === 0 || i + len > b.length) return i;
+    for (let k = 1; k < len; k++) {
+      const d = b[i + k] as number;
+      let lo = 0x80;
+      let hi = 0xbf;
+      // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
+      if (k === 1 && c === 0xe0) lo = 0xa0;
+      if (k === 1 && c === 0xed) hi = 0x9f;
+      if (k === 1 && c === 0xf0) lo = 0x90;
+      if (k === 1 && c === 0xf4) hi = 0x8f;
+      if (d < lo || d > hi) return i;
+    }
+    i += len;
   }
-  return lo;
-}
-
-function validPrefix(b: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(b, { stream: true });
-    return true;
-  } catch {
-    return false;
-  }
+  return -1;
 }

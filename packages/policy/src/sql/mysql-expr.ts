@@ -6,6 +6,7 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 
 const CMP: Record<string, '=' | '<>' | '<' | '>' | '<=' | '>='> = { '=': '=', '<>': '<>', '!=': '<>', '<': '<', '>': '>', '<=': '<=', '>=': '>=' };
 const ARITH = new Set(['+', '-', '*', '/', '%', 'DIV', 'MOD']);
+const LITERAL_TYPES = new Set(['number', 'bool', 'boolean', 'null']);
 const STRING_TYPES = new Set(['single_quote_string', 'double_quote_string', 'string', 'natural_string', 'hex_string', 'full_hex_string', 'bit_string', 'regex_string']);
 
 function items(node: unknown): unknown[] {
@@ -67,8 +68,9 @@ function view(node: unknown): ExprView {
 
 function sameKey(node: unknown): string | undefined {
   try {
-    const s = JSON.stringify(node, (k, v: unknown) => (k === 'value' && typeof v !== 'object' ? '?' : v));
-    return s.includes('"function"') || s.includes('"ast"') ? undefined : s;
+    // Every literal becomes the same placeholder, whatever its type: the shape key does the same.
+    const s = JSON.stringify(node, (_k, v: unknown) => (isObj(v) && (LITERAL_TYPES.has(String(v.type)) || STRING_TYPES.has(String(v.type))) ? 'lit' : v));
+    return !s.includes('"column_ref"') || s.includes('"function"') || s.includes('"ast"') || s.includes('"param"') ? undefined : s;
   } catch {
     return undefined;
   }

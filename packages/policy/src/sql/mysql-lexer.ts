@@ -64,7 +64,9 @@ export function scanMysql(text: string): MysqlScan {
         }
         j++;
       }
-      tokens.push(ch === '`' ? text.slice(i, j + 1).toLowerCase() : '?');
+      // Only single-quoted strings are always literals; a double-quoted one is an identifier
+      // to node-sql-parser in some positions (and under ANSI_QUOTES), so it stays in the key.
+      tokens.push(ch === "'" ? '?' : ch === '`' ? text.slice(i, j + 1).toLowerCase() : text.slice(i, j + 1));
       i = j + 1;
       continue;
     }

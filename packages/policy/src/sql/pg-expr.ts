@@ -138,7 +138,9 @@ function view(node: unknown): ExprView {
 function sameKey(node: unknown): string | undefined {
   try {
     const s = JSON.stringify(node, (k, v: unknown) => (k === 'location' ? undefined : k === 'A_Const' ? 'const' : v));
-    return s.includes('"FuncCall"') || s.includes('"SubLink"') || s.includes('"ParamRef"') ? undefined : s;
+    // Only row-dependent expressions can be "the same" on both sides: two literals are two
+    // unknowns once literals are stripped, so they must not compare equal here.
+    return !s.includes('"ColumnRef"') || s.includes('"FuncCall"') || s.includes('"SubLink"') || s.includes('"ParamRef"') ? undefined : s;
   } catch {
     return undefined;
   }
