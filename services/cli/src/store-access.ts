@@ -47,6 +47,12 @@ async function serverReader(store: PortcullisConfig['store'], env: CliEnv, url: 
 
 async function embeddedReader(store: PortcullisConfig['store']): Promise<StoreReader> {
   const { createStoreClient } = await import('@portcullis/store');
-  const client = createStoreClient(store);
+  let client: ReturnType<typeof createStoreClient>;
+  try {
+    client = createStoreClient(store);
+  } catch (e) {
+    // chdb refuses a directory another process holds (a start without store-api.json, e.g. one still starting).
+    throw new PcxError('PCX_STORE_UNAVAILABLE', `the embedded store at ${store.path} is in use by another process: ${(e as Error).message}`, {}, { cause: e });
+  }
   return { description: store.path, query: (sql) => runStoreQuery(client, sql), close: () => client.close() };
 }

@@ -16,7 +16,10 @@ export interface StoreResult {
 
 /**
  * Runs one read-only query (readonly=1: an analyst's typo cannot drop the audit trail)
- * and returns columns in order with plain cells.
+ * and returns columns in order with plain cells. Give it a client of its own: chdb's
+ * connection applies clickhouse_settings as session-wide SETs, so readonly=1 would stay
+ * on that connection and refuse the sink's inserts (found the hard way; over HTTP the
+ * settings are per request).
  */
 export async function runStoreQuery(client: StoreQueryable, sql: string): Promise<StoreResult> {
   let body: { meta?: Array<{ name: string; type: string }>; data?: unknown[][] };
