@@ -1,5 +1,5 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
+import { createChdbConnection, type ChdbConnection } from 'chdb/connection';
 import { resolveSecretRef, type Secret, type StoreConfig } from '@portcullis/common';
 
 export type { ClickHouseClient } from '@clickhouse/client';
@@ -11,6 +11,14 @@ export interface StoreClientOptions {
   password?: Secret;
   /** Where `${env:NAME}` references in `config.password` are looked up (injected: process.env is read once per process, elsewhere). */
   env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Clients on the embedded engine, and their connection: inserts take its zero-copy path. */
+const embedded = new WeakMap<ClickHouseClient, ChdbConnection>();
+
+/** The chdb connection under a client made by createStoreClient, if it is an embedded one. */
+export function embeddedConnection(client: ClickHouseClient): ChdbConnection | undefined {
+  return embedded.get(client);
 }
 
 /**
@@ -39,6 +47,8 @@ export function createStoreClient(config: StoreConfig, options: StoreClientOptio
   // chdb binds one data directory per process; a second path in the same process is refused by chdb itself.
   // The cast bridges two copies of the same Connection type: chdb's comes from
   // @clickhouse/client-common, the client bundles its own, and their settings types differ only nominally.
-  const connection = createChdbConnection({ path: config.path }) as unknown as ClientConnection;
-  return createClient({ connection, clickhouse_settings: SETTINGS });
+  const chdb = createChdbConnection({ path: config.path });
+  const client = createClient({ connection: chdb as unknown as ClientConnection, clickhouse_settings: SETTINGS });
+  embedded.set(client, chdb);
+  return client;
 }

@@ -1,11 +1,11 @@
-export { createStoreClient, type ClickHouseClient, type StoreClientOptions } from './client.js';
+export { createStoreClient, embeddedConnection, type ClickHouseClient, type StoreClientOptions } from './client.js';
 export { migrate, appliedVersions, type MigrateResult } from './migrate.js';
 export { migrations, type Migration } from './migrations/index.js';
 export { checkIdentifier } from './identifier.js';
-export { insertRows } from './insert.js';
+export { insertRows, TABLE_COLUMNS, type TableRows } from './insert.js';
 export { SinkTables, type SinkTable } from './tables.js';
 export { eventToRow, EVENT_COLUMNS, type EventRow } from './rows/event-row.js';
-export { alertToRow, DETECTION_FINDING_CLASS_UID, type AlertRow } from './rows/alert-row.js';
-export { decisionToRow, type DecisionRow, type RecordPosition } from './rows/decision-row.js';
-export { approvalToRow, type ApprovalRow } from './rows/approval-row.js';
+export { alertToRow, ALERT_COLUMNS, DETECTION_FINDING_CLASS_UID, type AlertRow } from './rows/alert-row.js';
+export { decisionToRow, DECISION_COLUMNS, type DecisionRow, type RecordPosition } from './rows/decision-row.js';
+export { approvalToRow, APPROVAL_COLUMNS, type ApprovalRow } from './rows/approval-row.js';
 export { query, recentAlerts, eventsForSubject, countFinal, type JsonRow, type StoredAlert, type RecentAlertsOptions, type SubjectEventsOptions } from './queries.js';

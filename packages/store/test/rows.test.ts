@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { isPcxError } from '@portcullis/common';
 import { AccessEvent, DecisionEffect, SubjectKind, decodeEvent, encodeEvent } from '@portcullis/proto';
-import { alertToRow, approvalToRow, decisionToRow, eventToRow, EVENT_COLUMNS } from '../src/index.js';
+import { alertToRow, approvalToRow, decisionToRow, eventToRow, EVENT_COLUMNS, TABLE_COLUMNS } from '../src/index.js';
 import { fullEvent, ocsfFinding, T0 } from './fixtures/events.js';
 
 describe('eventToRow', () => {
@@ -128,5 +128,22 @@ describe('approvalToRow', () => {
     expect(approvalToRow('{"approval_id":"ap1","status":"approved","updated_at":7}', 'k', 9)).toEqual({ approval_id: 'ap1', status: 'approved', time: 7, raw: '{"approval_id":"ap1","status":"approved","updated_at":7}' });
     expect(approvalToRow('{"status":"pending"}', 'ap2', 9)).toMatchObject({ approval_id: 'ap2', time: 9 });
     expect(() => approvalToRow('[1]', 'k', 9)).toThrow(/object/);
+  });
+});
+
+describe('TABLE_COLUMNS', () => {
+  it('names every field each mapper produces, once', () => {
+    const at = { topic: 't', partition: 0, offset: '1', timestamp: 1 };
+    const samples = {
+      events: eventToRow(fullEvent()),
+      alerts: alertToRow(JSON.stringify(ocsfFinding('a')), 'a'),
+      decisions: decisionToRow('credential:x', null, at),
+      approvals: approvalToRow('{"id":"x"}', null, 1),
+    };
+    for (const [table, row] of Object.entries(samples)) {
+      const columns = TABLE_COLUMNS[table as keyof typeof TABLE_COLUMNS];
+      expect(new Set(columns).size).toBe(columns.length);
+      expect([...columns].sort()).toEqual(Object.keys(row).sort());
+    }
   });
 });

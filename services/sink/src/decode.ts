@@ -1,9 +1,9 @@
 import { decodeDecision, decodeEvent } from '@portcullis/proto';
-import { alertToRow, approvalToRow, decisionToRow, eventToRow, type SinkTable } from '@portcullis/store';
+import { alertToRow, approvalToRow, decisionToRow, eventToRow, type SinkTable, type TableRows } from '@portcullis/store';
 import type { BusRecord } from '@portcullis/bus';
 
 /** What one record becomes: a row for its table, nothing (a record with no row), or a dead letter with the reason. */
-export type Decoded = { kind: 'row'; row: object } | { kind: 'skip'; reason: string } | { kind: 'dead'; reason: string };
+export type Decoded = { kind: 'row'; row: TableRows[SinkTable] } | { kind: 'skip'; reason: string } | { kind: 'dead'; reason: string };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

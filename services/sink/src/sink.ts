@@ -1,6 +1,6 @@
 import { PcxError, type Logger, type MetricsRegistry, type SinkConfig } from '@portcullis/common';
 import type { Bus, BusBatch, BusProducer, OutgoingRecord, Subscription } from '@portcullis/bus';
-import { insertRows, SinkTables, type ClickHouseClient, type SinkTable } from '@portcullis/store';
+import { insertRows, SinkTables, type ClickHouseClient, type SinkTable, type TableRows } from '@portcullis/store';
 import { deadLetterRecord } from './dead-letter.js';
 import { decodeRecord } from './decode.js';
 import { PartitionProgress } from './partition-progress.js';
@@ -79,7 +79,8 @@ export async function runSink(opts: RunSinkOptions): Promise<SinkHandle> {
         batchRows: config.batchRows,
         flushMs: config.flushMs,
         retry: config.retry,
-        insert: (rows) => insertRows(opts.client, opts.database, table, rows),
+        // Each writer only ever holds rows decoded for its own table.
+        insert: (rows) => insertRows(opts.client, opts.database, table, rows as Array<TableRows[SinkTable]>),
         onRetry: (err, attempt, delayMs) => {
           retries.inc({ table });
           counts.insertRetries++;

@@ -20,6 +20,12 @@ export interface AlertRow {
   raw: string;
 }
 
+/** Column order of `alerts` as the sink inserts it. */
+export const ALERT_COLUMNS = [
+  'alert_id', 'time', 'updated_at', 'activity', 'severity_id', 'severity', 'title', 'detector', 'analytic',
+  'subject', 'credential_id', 'risk_score', 'confidence', 'status', 'evidence_event_ids', 'raw',
+] as const satisfies ReadonlyArray<keyof AlertRow>;
+
 /** OCSF 1.x Detection Finding. */
 export const DETECTION_FINDING_CLASS_UID = 2004;
 

@@ -8,6 +8,9 @@ export interface ApprovalRow {
   raw: string;
 }
 
+/** Column order of `approvals` as the sink inserts it. */
+export const APPROVAL_COLUMNS = ['approval_id', 'time', 'status', 'raw'] as const satisfies ReadonlyArray<keyof ApprovalRow>;
+
 /**
  * Maps an approvals record (JSON) to a row: id from `approval_id` or `id`, else the key;
  * status from `status`; time (the version: latest wins) from `updated_at` or `time`,

@@ -24,6 +24,12 @@ export interface DecisionRow {
   kafka_offset: string;
 }
 
+/** Column order of `decisions` as the sink inserts it. */
+export const DECISION_COLUMNS = [
+  'decision_id', 'subject', 'subject_kind', 'subject_value', 'effect', 'reason', 'source', 'alert_id',
+  'created_at', 'expires_at', 'environment', 'lifted', 'recorded_at', 'kafka_topic', 'kafka_partition', 'kafka_offset',
+] as const satisfies ReadonlyArray<keyof DecisionRow>;
+
 /** Where a decisions record sat on its topic: its identity for idempotent inserts. */
 export interface RecordPosition {
   topic: string;
