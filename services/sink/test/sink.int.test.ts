@@ -210,4 +210,27 @@ describe('sink: Kafka → chdb', () => {
     expect(await subjectCount(subject)()).toBe(200);
     await stop(sink);
   });
+
+  it('runs the same way on the in-process bus (embedded mode)', async () => {
+    const memory = createBus(busSchema.parse({ kind: 'memory' }), logger);
+    try {
+      const topics: SinkTopics = { events: 'm.events', alerts: 'm.alerts', decisions: 'm.decisions', approvals: 'm.approvals', dlq: 'm.dlq' };
+      await memory.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 2, cleanupPolicy: 'delete' as const })));
+      const subject = `agent:memory-${uuidv7()}`;
+      const p = await memory.producer();
+      await p.send(topics.events, events(subject, 40).map((e) => ({ key: subject, value: encodeEvent(e) })));
+      await p.send(topics.approvals, [{ key: 'ap-1', value: Buffer.from('{"status":"approved"}') }]);
+      await p.close();
+      const config = sinkSchema.parse({ groupId: 'sink-memory', batchRows: 16, flushMs: 20 });
+      const sink = await runSink({ bus: memory, client, database: db, config, logger, metrics: new MetricsRegistry(), topics });
+      try {
+        expect(await eventually('memory-bus events', subjectCount(subject), (n) => n === 40)).toBe(40);
+        expect(await eventually('approval', () => query(client, `SELECT approval_id, status FROM ${db}.approvals FINAL WHERE approval_id = 'ap-1'`), (r) => r.length === 1)).toEqual([{ approval_id: 'ap-1', status: 'approved' }]);
+      } finally {
+        await sink.close();
+      }
+    } finally {
+      await memory.close();
+    }
+  });
 });
