@@ -22,6 +22,8 @@ const TEMPLATES = [
   "DELETE FROM t WHERE {L} LIKE {L}",
   'DELETE FROM t WHERE id + {L} = id + {L}',
   'UPDATE t SET a = {L} WHERE NOT (id <> {L} OR {L} > {L})',
+  'DELETE FROM t WHERE length({L}) = {L}',
+  'DELETE FROM t WHERE id = {L} OR lower({L}) = {L}',
 ];
 
 function fillings(template: string, count: number, seed: number): string[] {

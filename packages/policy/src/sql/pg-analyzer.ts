@@ -173,7 +173,7 @@ function openStatement(type: string, body: Obj, f: FactsBuilder, ctx: WalkContex
     const where = type === 'MergeStmt' ? body.joinCondition : body.whereClause;
     f.hasWhere = where !== undefined;
     if (where !== undefined) {
-      const v = evaluatePredicate(where, pgExprAdapter);
+      const v = evaluatePredicate(where, pgExprAdapter(isObj(body.relation) ? rangeVarName(body.relation) : undefined));
       f.whereAlwaysTrue = v.alwaysTrue;
       if (v.literalSensitive) ctx.literalSensitive = true;
     }

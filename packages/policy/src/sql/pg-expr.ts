@@ -50,7 +50,22 @@ function isBareSelect(sub: unknown): Obj | undefined {
   return s;
 }
 
-function view(node: unknown): ExprView {
+/** `id IN (SELECT id FROM <the target table>)` with no filter: every row with an id. */
+function inSelfSubquery(testexpr: unknown, sub: Obj, target: string): boolean {
+  if (sub.whereClause || sub.havingClause || sub.limitCount || sub.larg || !Array.isArray(sub.fromClause) || sub.fromClause.length !== 1) return false;
+  const from = unwrap(sub.fromClause[0]);
+  if (!from || from[0] !== 'RangeVar') return false;
+  const fromName = [from[1].schemaname, from[1].relname].filter((p) => typeof p === 'string').join('.');
+  if (fromName !== target && from[1].relname !== target.split('.').pop()) return false;
+  const targets = Array.isArray(sub.targetList) ? sub.targetList : [];
+  const only = targets.length === 1 ? unwrap(targets[0]) : undefined;
+  const inner = only && only[0] === 'ResTarget' ? unwrap(only[1].val) : undefined;
+  const outer = unwrap(testexpr);
+  if (!inner || !outer || inner[0] !== 'ColumnRef' || outer[0] !== 'ColumnRef') return false;
+  return lastName(inner[1].fields) !== '' && lastName(inner[1].fields) === lastName(outer[1].fields);
+}
+
+function view(node: unknown, target: string | undefined): ExprView {
   const u = unwrap(node);
   if (!u) return { op: 'opaque' };
   const [type, b] = u;
@@ -120,8 +135,19 @@ function view(node: unknown): ExprView {
       if (b.defresult !== undefined) args.push(b.defresult);
       return { op: 'case', hasElse: b.defresult !== undefined, args };
     }
+    case 'FuncCall':
+    case 'SQLValueFunction':
+      // A call that reads no column yields the same value for every row (random() aside,
+      // which is no better): the predicate is then all rows or none, so it may be always true.
+      return JSON.stringify(b).includes('"ColumnRef"') ? { op: 'opaque' } : { op: 'param' };
     case 'SubLink': {
       const bare = isBareSelect(b.subselect);
+      const sub = unwrap(b.subselect);
+      if (!bare && b.subLinkType === 'EXISTS_SUBLINK' && sub && !sub[1].whereClause && !sub[1].havingClause && !sub[1].limitCount) {
+        // EXISTS over a whole table does not depend on the row being filtered.
+        return { op: 'param' };
+      }
+      if (!bare && b.subLinkType === 'ANY_SUBLINK' && sub && target !== undefined && inSelfSubquery(b.testexpr, sub[1], target)) return { op: 'true' };
       if (!bare) return { op: 'opaque' };
       if (b.subLinkType === 'EXISTS_SUBLINK') return { op: 'true' };
       const targets = Array.isArray(bare.targetList) ? bare.targetList : [];
@@ -146,4 +172,7 @@ function sameKey(node: unknown): string | undefined {
   }
 }
 
-export const pgExprAdapter: ExprAdapter = { view, sameKey };
+/** The adapter for one statement; `target` is the table it deletes from or updates, if any. */
+export function pgExprAdapter(target?: string): ExprAdapter {
+  return { view: (node) => view(node, target), sameKey };
+}
