@@ -3,6 +3,8 @@ import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { Topics, topicSpecs, type Logger, type MetricsRegistry, type PortcullisConfig } from '@portcullis/common';
 import { createSpoolingPublisher, type Bus } from '@portcullis/bus';
 import { startAdminServer, stopAdminServer } from './admin/http.js';
+import { withApprovalRules } from './approvals/rules.js';
+import { startApprovals, type ApprovalsRuntime } from './approvals/runtime.js';
 import type { CommandAnalyzer } from './analysis/command-analyzer.js';
 import { SqlParserAnalyzer } from './analysis/sql-parser-analyzer.js';
 import { startDecisionFeed, type DecisionFeed } from './decisions/decision-loader.js';
@@ -26,7 +28,7 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   /** Topic names, defaulting to Topics; tests use unique ones. */
-  readonly topics?: { readonly events?: string; readonly decisions?: string };
+  readonly topics?: { readonly events?: string; readonly decisions?: string; readonly approvals?: string };
   /** Defaults to service tokens from config; OIDC plugs in here. */
   readonly authenticator?: Authenticator;
   /** Defaults to allow-all; guardrails, masking and approvals plug in here. */
@@ -35,6 +37,8 @@ export interface GatewayOptions {
   readonly analyzer?: CommandAnalyzer;
   /** How long a strict-audit connection waits for the REQUEST event's acknowledgement. Default 2000. */
   readonly auditTimeoutMs?: number;
+  /** The approvals clock (expiry, vote times); defaults to Date.now. */
+  readonly now?: () => number;
 }
 
 export interface Gateway {
@@ -43,6 +47,8 @@ export interface Gateway {
   /** The bound admin HTTP port (after start). */
   readonly adminPort: number;
   readonly decisionView: DecisionView;
+  /** The approvals module (after start). */
+  readonly approvals: ApprovalsRuntime | undefined;
   /** Resolves credentials, rebuilds the decision view, then binds gRPC and admin HTTP. */
   start(): Promise<void>;
   /** Stops serving, then closes the decision feed, the publisher it made, and the pools. */
@@ -54,7 +60,11 @@ const DEFAULT_AUDIT_TIMEOUT_MS = 2_000;
 export function createGateway(options: GatewayOptions): Gateway {
   const { config, bus, logger } = options;
   const gw = config.gateway;
-  const topics = { events: options.topics?.events ?? Topics.events, decisions: options.topics?.decisions ?? Topics.decisions };
+  const topics = {
+    events: options.topics?.events ?? Topics.events,
+    decisions: options.topics?.decisions ?? Topics.decisions,
+    approvals: options.topics?.approvals ?? Topics.approvals,
+  };
   const decisionView = new DecisionView(config.environment);
   const metrics = gatewayMetrics(options.metrics);
   metrics.decisions.onCollect(() => metrics.decisions.set(decisionView.size()));
@@ -64,6 +74,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let feed: DecisionFeed | undefined;
   let connections: Map<string, PipelineConnection> | undefined;
   let ownPublisher: EventPublisher | undefined;
+  let approvals: ApprovalsRuntime | undefined;
 
   async function ensureTopics(): Promise<void> {
     const specs = topicSpecs(config.bus.partitions);
@@ -72,6 +83,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const wanted = [];
     if (events) wanted.push({ ...events, name: topics.events });
     if (decisions) wanted.push({ ...decisions, name: topics.decisions });
+    const approvalSpec = specs.find((s) => s.name === Topics.approvals);
+    if (approvalSpec) wanted.push({ ...approvalSpec, name: topics.approvals });
     await bus.ensureTopics(wanted);
   }
 
@@ -83,6 +96,18 @@ export function createGateway(options: GatewayOptions): Gateway {
       watchPublisher(metrics, () => publisher.stats());
       await ensureTopics();
       feed = await startDecisionFeed({ bus, topic: topics.decisions, gatewayId: gw.id, view: decisionView, logger, metrics });
+      approvals = await startApprovals({
+        config: gw.approvals,
+        bus,
+        topic: topics.approvals,
+        gatewayId: gw.id,
+        publisher,
+        authenticator,
+        logger,
+        metrics: options.metrics,
+        maxEventPayloadBytes: gw.limits.maxEventPayloadBytes,
+        ...(options.now ? { now: options.now } : {}),
+      });
 
       const pipeline = createExecPipeline({
         environment: config.environment,
@@ -93,15 +118,20 @@ export function createGateway(options: GatewayOptions): Gateway {
         authenticator,
         connections,
         decisions: decisionView,
-        policy: options.policy ?? allowAllPolicy,
+        policy: withApprovalRules(options.policy ?? allowAllPolicy, gw.approvals, config.environment),
         analyzer: options.analyzer ?? new SqlParserAnalyzer(),
         publisher,
         logger,
         metrics,
+        approvals: approvals.gate,
       });
-      grpc = await startGrpcServer(gatewayHandlers(pipeline, logger), gw.grpc.host, gw.grpc.port, gw.limits.maxCommandBytes);
+      grpc = await startGrpcServer(gatewayHandlers(pipeline, logger, approvals.waitApproval), gw.grpc.host, gw.grpc.port, gw.limits.maxCommandBytes);
       admin = await startAdminServer(
-        { metrics: options.metrics, health: () => ({ gateway: gw.id, environment: config.environment, decisions: decisionView.size(), publisher: publisher.stats() }) },
+        {
+          metrics: options.metrics,
+          health: () => ({ gateway: gw.id, environment: config.environment, decisions: decisionView.size(), approvals: approvals?.book.size() ?? 0, publisher: publisher.stats() }),
+          approvals: approvals.routes,
+        },
         gw.admin.host,
         gw.admin.port,
       );
@@ -121,6 +151,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const f = feed;
     feed = undefined;
     await f?.close();
+    const ap = approvals;
+    approvals = undefined;
+    await ap?.close();
     const p = ownPublisher;
     ownPublisher = undefined;
     await p?.close();
@@ -137,6 +170,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       return admin?.port ?? 0;
     },
     decisionView,
+    get approvals() {
+      return approvals;
+    },
     start,
     close,
   };

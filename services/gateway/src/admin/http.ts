@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricsRegistry } from '@portcullis/common';
 
@@ -6,12 +6,18 @@ export interface AdminSources {
   readonly metrics: MetricsRegistry;
   /** The body of GET /healthz. */
   health(): object;
+  /** The approvals API under /approvals (src/approvals/admin-routes.ts); absent = 404. */
+  readonly approvals?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
-/** GET /healthz and GET /metrics. Binds loopback unless the config says otherwise. */
+/** GET /healthz, GET /metrics and the approvals API. Binds loopback unless the config says otherwise. */
 export async function startAdminServer(sources: AdminSources, host: string, port: number): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (sources.approvals && (path === '/approvals' || path.startsWith('/approvals/'))) {
+      sources.approvals(req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

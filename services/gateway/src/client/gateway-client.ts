@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { GatewayClient, type IExecResponse, type IListConnectionsResponse } from '@portcullis/proto';
+import { GatewayClient, type pb, type IExecResponse, type IListConnectionsResponse } from '@portcullis/proto';
 import { fromGrpcError } from '../grpc/status.js';
 import { toProtoValue } from '../grpc/values.js';
 import type { ResultValue } from '../targets/target.js';
@@ -17,12 +17,24 @@ export interface ExecOptions {
   readonly params?: readonly ResultValue[];
   /** Per-call deadline. */
   readonly timeoutMs?: number;
+  /** Re-submit a held command under its approval. */
+  readonly approvalId?: string;
+  /** Wait up to this long for an approval when the command is held. */
+  readonly holdMs?: number;
 }
+
+/** One WaitApproval update, as the client sees it. */
+export type ApprovalUpdate = InstanceType<typeof pb.ApprovalUpdate>;
 
 export interface PortcullisGatewayClient {
   /** Resolves the response, or rejects with the PcxError the gateway raised (rebuilt from the pcx-code trailer). */
   exec(connection: string, command: string, options?: ExecOptions): Promise<IExecResponse>;
   listConnections(): Promise<IListConnectionsResponse>;
+  /**
+   * Follows an approval (WaitApproval): `onUpdate` for each update; resolves with the last
+   * one when the stream ends (decided, expired, or at `deadlineMs` still pending).
+   */
+  waitApproval(approvalId: string, deadlineMs: number, onUpdate?: (u: ApprovalUpdate) => void): Promise<ApprovalUpdate | undefined>;
   close(): void;
 }
 
@@ -48,7 +60,7 @@ export function createGatewayClient(address: string, token: string, origin: Clie
     exec(connection, command, options = {}) {
       return new Promise((resolve, reject) => {
         client.exec(
-          { connection, command, sessionId: options.sessionId ?? '', params: (options.params ?? []).map(toProtoValue) },
+          { connection, command, sessionId: options.sessionId ?? '', params: (options.params ?? []).map(toProtoValue), approvalId: options.approvalId ?? '', holdMs: options.holdMs ?? 0 },
           metadata(),
           callOptions(options.timeoutMs),
           (err: ServiceError | null, res) => (err ? reject(fromGrpcError(err)) : resolve(res as IExecResponse)),
@@ -58,6 +70,19 @@ export function createGatewayClient(address: string, token: string, origin: Clie
     listConnections() {
       return new Promise((resolve, reject) => {
         client.listConnections({}, metadata(), {}, (err: ServiceError | null, res) => (err ? reject(fromGrpcError(err)) : resolve(res as IListConnectionsResponse)));
+      });
+    },
+    waitApproval(approvalId, deadlineMs, onUpdate) {
+      return new Promise((resolve, reject) => {
+        let last: ApprovalUpdate | undefined;
+        // A little over the server's deadline, so the server ends the stream, not the channel.
+        const stream = client.waitApproval({ approvalId, deadlineMs }, metadata(), { deadline: Date.now() + deadlineMs + 10_000 });
+        stream.on('data', (u: ApprovalUpdate) => {
+          last = u;
+          onUpdate?.(u);
+        });
+        stream.on('error', (err: ServiceError) => reject(fromGrpcError(err)));
+        stream.on('end', () => resolve(last));
       });
     },
     close() {

@@ -25,7 +25,7 @@ export interface EventContext {
   readonly facts: CommandFacts;
 }
 
-export type VerdictAction = 'allow' | 'deny' | 'blocked_by_decision';
+export type VerdictAction = 'allow' | 'deny' | 'blocked_by_decision' | 'pending_approval' | 'approved';
 
 export interface EventVerdict {
   readonly action: VerdictAction;
@@ -33,6 +33,8 @@ export interface EventVerdict {
   readonly ruleId?: string;
   readonly reason?: string;
   readonly decisionId?: string;
+  /** The approval a held command waits for, or runs under. */
+  readonly approvalId?: string;
 }
 
 export interface ResponseFacts {
@@ -54,7 +56,13 @@ const CONNECTION_KIND: Record<ConnectionFacts['kind'], number> = {
   ssh: ConnectionKind.SSH,
   unknown: ConnectionKind.CONNECTION_KIND_UNSPECIFIED,
 };
-const ACTION: Record<VerdictAction, number> = { allow: Action.ALLOW, deny: Action.DENY, blocked_by_decision: Action.BLOCKED_BY_DECISION };
+const ACTION: Record<VerdictAction, number> = {
+  allow: Action.ALLOW,
+  deny: Action.DENY,
+  blocked_by_decision: Action.BLOCKED_BY_DECISION,
+  pending_approval: Action.PENDING_APPROVAL,
+  approved: Action.APPROVED,
+};
 
 function common(ctx: EventContext, phase: number, verdict: EventVerdict, now: number): IAccessEvent {
   return {
@@ -96,6 +104,7 @@ function common(ctx: EventContext, phase: number, verdict: EventVerdict, now: nu
       ruleId: verdict.ruleId ?? '',
       reason: verdict.reason ?? '',
       decisionId: verdict.decisionId ?? '',
+      approvalId: verdict.approvalId ?? '',
     },
   };
 }

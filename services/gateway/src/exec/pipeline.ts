@@ -12,6 +12,7 @@ import type { Authenticator, CallHeaders, Identity } from '../identity/authentic
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
 import { originOf } from '../origin/origin.js';
 import type { Policy } from '../policy/policy.js';
+import type { ApprovalGate } from '../approvals/gate.js';
 import type { ResultSet, ResultValue, Target } from '../targets/target.js';
 import { validateCommand } from './validate.js';
 
@@ -24,6 +25,10 @@ export interface ExecInput {
   readonly headers: CallHeaders;
   /** The transport's peer string (grpc-js call.getPeer()). */
   readonly peer: string;
+  /** A held command re-submitted under its approval (src/approvals). */
+  readonly approvalId?: string;
+  /** How long a newly held command may wait for its approval; 0 = answer PCX_APPROVAL_REQUIRED at once. */
+  readonly holdMs?: number;
 }
 
 export interface ExecOutput {
@@ -59,6 +64,8 @@ export interface PipelineDeps {
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   readonly now?: () => number;
+  /** Holds and approvals (src/approvals). Absent: a hold is refused, as no one could approve it. */
+  readonly approvals?: ApprovalGate;
 }
 
 export interface ExecPipeline {
@@ -92,7 +99,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
   function deny(ctx: EventContext, code: ErrorCode, message: string, verdict: Omit<EventVerdict, 'code'>): PcxError {
     publish(requestEvent(ctx, { ...verdict, code }, now()));
     logger.info({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: ctx.connection.name, subject: ctx.identity.subject, code, rule: verdict.ruleId }, 'exec denied');
-    return new PcxError(code, message, { requestId: ctx.requestId });
+    return new PcxError(code, message, { requestId: ctx.requestId, ...(verdict.approvalId ? { approvalId: verdict.approvalId } : {}) });
   }
 
   async function exec(input: ExecInput): Promise<ExecOutput> {
@@ -145,7 +152,16 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     const verdict = await deps.policy.evaluate({ requestId: ctx.requestId, sessionId: ctx.sessionId, identity, origin, connection: { name: conn.config.name, kind: conn.config.kind }, access, command: input.command, facts });
     if (verdict.action === 'deny') throw deny(ctx, verdict.code, verdict.message, { action: 'deny', ruleId: verdict.rule, reason: verdict.message });
 
-    const allow: EventVerdict = { action: 'allow', ruleId: verdict.rule ?? '' };
+    // ── approvals (src/approvals/gate.ts): a held command, or one re-submitted with its approval id.
+    let allow: EventVerdict;
+    if (verdict.action === 'hold' || input.approvalId) {
+      const hold = verdict.action === 'hold' ? verdict : undefined;
+      if (!deps.approvals) throw deny(ctx, 'PCX_FORBIDDEN', 'this command needs an approval and approvals are not enabled on this gateway', { action: 'deny', ruleId: hold?.ruleId ?? 'approvals.disabled' });
+      allow = await deps.approvals.admit({ ctx, hold, approvalId: input.approvalId ?? '', holdMs: input.holdMs ?? 0, publish, deny: (code, message, v) => deny(ctx, code, message, v) });
+    } else {
+      allow = { action: 'allow', ruleId: verdict.rule ?? '' };
+    }
+    // ── end approvals
     await publishRequest(conn.config, ctx, allow);
     return run(conn, ctx, allow, input.params);
   }

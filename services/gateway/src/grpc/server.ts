@@ -7,7 +7,7 @@ import { toGrpcStatus } from './status.js';
 import { fromProtoValue, toExecResponse } from './values.js';
 
 /** Handlers only translate: wire → pipeline input, pipeline output or error → wire. */
-export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger): IGatewayServer {
+export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger, waitApproval?: IGatewayServer['waitApproval']): IGatewayServer {
   function fail<T>(callback: sendUnaryData<T>, e: unknown): void {
     if (!(e instanceof PcxError)) logger.error({ err: e instanceof Error ? e.name : typeof e }, 'unexpected error in gateway handler');
     callback(toGrpcStatus(e), null);
@@ -23,6 +23,8 @@ export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger): IGatewa
           params: (req.params ?? []).map(fromProtoValue),
           headers: headersOf(call.metadata),
           peer: call.getPeer(),
+          approvalId: req.approvalId,
+          holdMs: req.holdMs,
         })
         .then((out) => callback(null, toExecResponse(out)))
         .catch((e: unknown) => fail(callback, e));
@@ -33,6 +35,11 @@ export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger): IGatewa
         .then((connections) => callback(null, { connections: connections.map((c) => ({ ...c })) }))
         .catch((e: unknown) => fail(callback, e));
     },
+    waitApproval:
+      waitApproval ??
+      ((call) => {
+        call.emit('error', toGrpcStatus(new PcxError('PCX_NOT_FOUND', 'approvals are not enabled on this gateway')));
+      }),
   };
 }
 

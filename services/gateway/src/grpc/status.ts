@@ -4,6 +4,8 @@ import { PcxError, isErrorCode, isPcxError, type ErrorCode } from '@portcullis/c
 export const PCX_CODE_TRAILER = 'pcx-code';
 /** The request id of a denied or failed command, so the caller can quote it to whoever reads the audit log. */
 export const PCX_REQUEST_ID_TRAILER = 'pcx-request-id';
+/** The approval a held command waits for (PCX_APPROVAL_REQUIRED), so a client can wait on it or re-submit with it. */
+export const PCX_APPROVAL_ID_TRAILER = 'pcx-approval-id';
 
 /**
  * The one place a gateway error becomes a gRPC status: the code from the error's
@@ -17,6 +19,8 @@ export function toGrpcStatus(e: unknown): StatusObject {
   metadata.set(PCX_CODE_TRAILER, err.code);
   const requestId = err.context['requestId'];
   if (typeof requestId === 'string') metadata.set(PCX_REQUEST_ID_TRAILER, requestId);
+  const approvalId = err.context['approvalId'];
+  if (typeof approvalId === 'string') metadata.set(PCX_APPROVAL_ID_TRAILER, approvalId);
   return { code: status[err.grpcStatus], details: `${err.code}: ${err.message}`, metadata };
 }
 
@@ -26,10 +30,12 @@ export function fromGrpcError(e: ServiceError): PcxError {
   const code = typeof trailer === 'string' && isErrorCode(trailer) ? trailer : undefined;
   if (!code) return new PcxError(pcxCodeForStatus(e.code), e.details || e.message, { grpcStatus: e.code });
   const requestId = e.metadata.get(PCX_REQUEST_ID_TRAILER)[0];
+  const approvalId = e.metadata.get(PCX_APPROVAL_ID_TRAILER)[0];
   const prefix = `${code}: `;
   return new PcxError(code, e.details.startsWith(prefix) ? e.details.slice(prefix.length) : e.details, {
     grpcStatus: e.code,
     requestId: typeof requestId === 'string' ? requestId : undefined,
+    approvalId: typeof approvalId === 'string' ? approvalId : undefined,
   });
 }
 

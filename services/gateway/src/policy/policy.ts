@@ -16,8 +16,23 @@ export interface PolicyContext {
   readonly facts: CommandFacts;
 }
 
-/** Expected outcomes are values. `hold` (approval) and `mask` arrive with the next issue. */
-export type PolicyVerdict = { readonly action: 'allow'; readonly rule?: string } | { readonly action: 'deny'; readonly code: ErrorCode; readonly rule: string; readonly message: string };
+/**
+ * Policy wants a human (or several) to approve the command before it runs. The gateway
+ * turns it into an approval request (src/approvals); `ttlMs` absent = the configured default.
+ */
+export interface HoldVerdict {
+  readonly action: 'hold';
+  readonly ruleId: string;
+  readonly reason: string;
+  /** N: distinct approvers needed. */
+  readonly requiredApprovals: number;
+  /** Identity groups whose members may approve. */
+  readonly approverGroups: readonly string[];
+  readonly ttlMs?: number;
+}
+
+/** Expected outcomes are values. `mask` arrives with masking. */
+export type PolicyVerdict = { readonly action: 'allow'; readonly rule?: string } | { readonly action: 'deny'; readonly code: ErrorCode; readonly rule: string; readonly message: string } | HoldVerdict;
 
 /** The seam where guardrails, masking and approvals plug in. */
 export interface Policy {
