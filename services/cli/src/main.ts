@@ -18,6 +18,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   exec: async () => (await import('./commands/exec.js')).runExec,
   query: async () => (await import('./commands/query.js')).runQuery,
   alerts: async () => (await import('./commands/alerts.js')).runAlerts,
+  approvals: async () => (await import('./commands/approvals.js')).runApprovals,
 };
 
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {

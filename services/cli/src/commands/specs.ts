@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../args.js';
+import { APPROVALS } from './approvals.js';
 
 /**
  * Every command's flags and help, in one table so that `portcullis --help` and each
@@ -116,7 +117,7 @@ Options:
   --state-dir DIR      state directory (default ./.portcullis)`,
 };
 
-export const COMMANDS: readonly CommandSpec[] = [START, GATEWAY, DETECTORS, SINK, EXEC, QUERY, ALERTS];
+export const COMMANDS: readonly CommandSpec[] = [START, GATEWAY, DETECTORS, SINK, EXEC, QUERY, ALERTS, APPROVALS];
 
 export const MAIN_USAGE = `Usage: portcullis <command> [options]
 
