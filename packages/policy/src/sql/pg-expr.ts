@@ -65,7 +65,18 @@ function inSelfSubquery(testexpr: unknown, sub: Obj, target: string): boolean {
   return lastName(inner[1].fields) !== '' && lastName(inner[1].fields) === lastName(outer[1].fields);
 }
 
+const TRUE_NODE = Object.freeze({ PcxTrue: {} });
+
+/** The elements of `ARRAY[…]`, through casts; undefined when it is not an array literal. */
+function arrayElements(node: unknown): unknown[] | undefined {
+  let u = unwrap(node);
+  while (u && u[0] === 'TypeCast') u = unwrap(u[1].arg);
+  if (!u || u[0] !== 'A_ArrayExpr') return undefined;
+  return Array.isArray(u[1].elements) ? u[1].elements : [];
+}
+
 function view(node: unknown, target: string | undefined): ExprView {
+  if (node === TRUE_NODE) return { op: 'true' };
   const u = unwrap(node);
   if (!u) return { op: 'opaque' };
   const [type, b] = u;
@@ -101,6 +112,17 @@ function view(node: unknown, target: string | undefined): ExprView {
         case 'AEXPR_NOT_BETWEEN': {
           const [lo, hi] = listItems(b.rexpr);
           return { op: 'between', negated: b.kind === 'AEXPR_NOT_BETWEEN', args: [b.lexpr, lo, hi] };
+        }
+        case 'AEXPR_OP_ANY':
+        case 'AEXPR_OP_ALL': {
+          // `x = ANY(ARRAY[…])` is IN; over an empty array ANY is false and ALL is true for every row.
+          const arr = arrayElements(b.rexpr);
+          if (arr === undefined) return { op: 'opaque' };
+          const any = b.kind === 'AEXPR_OP_ANY';
+          if (arr.length === 0) return any ? { op: 'not', args: [TRUE_NODE] } : { op: 'true' };
+          if (any && name === '=') return { op: 'in', negated: false, args: [b.lexpr, ...arr] };
+          if (!any && name === '<>') return { op: 'in', negated: true, args: [b.lexpr, ...arr] };
+          return { op: 'opaque' };
         }
         case 'AEXPR_DISTINCT':
           return { op: 'cmp', cmp: 'distinct', args: [b.lexpr, b.rexpr] };

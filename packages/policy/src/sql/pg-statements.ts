@@ -138,13 +138,22 @@ export function classify(type: string, b: Obj): Classified {
       return { kind: 'load_library', write: true, tags: ['load_library'] };
     case 'AlterSystemStmt':
       return { kind: 'ddl_alter', write: true, tags: ['system_config', 'ddl'] };
+    case 'CreateForeignServerStmt':
+    case 'AlterForeignServerStmt':
+    case 'CreateUserMappingStmt':
+    case 'AlterUserMappingStmt':
+    case 'CreateSubscriptionStmt':
+    case 'AlterSubscriptionStmt':
+    case 'ImportForeignSchemaStmt':
+    case 'CreateForeignTableStmt':
+      // These point the server at another server: a way out for data and in for commands.
+      return { kind: type.startsWith('Alter') ? 'ddl_alter' : 'ddl_create', write: true, tags: ['network', 'ddl'] };
     case 'CreateTableAsStmt':
     case 'ViewStmt':
     case 'IndexStmt':
     case 'RuleStmt':
     case 'CompositeTypeStmt':
     case 'CreatedbStmt':
-    case 'ImportForeignSchemaStmt':
       return { kind: 'ddl_create', write: true, tags: ['ddl'] };
     case 'RenameStmt':
       return b.renameType === 'OBJECT_ROLE' ? { kind: 'role', write: true, tags: ['role_change'] } : { kind: 'ddl_alter', write: true, tags: ['ddl'] };
