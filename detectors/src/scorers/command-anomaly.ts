@@ -3,6 +3,7 @@ import { Phase, type IAccessEvent } from '@portcullis/proto';
 import type { AnalyticKind, Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
 import { admit } from '../stats/admit.js';
 import { decayFactor } from '../stats/decay.js';
+import { hashId } from '../stats/event-ring.js';
 import { robustZ } from '../stats/robust.js';
 import { atLeast } from '../stats/severity.js';
 
@@ -22,6 +23,8 @@ export const COMMAND_ANOMALY = 'command-anomaly';
 
 export interface TableCount {
   readonly table: string;
+  /** hashId(table): compared before the name, so a scan of a full table list is cheap. */
+  readonly h: number;
   /** Decayed access count as of `at`. */
   readonly count: number;
   readonly at: number;
@@ -99,7 +102,7 @@ export function createCommandAnomalyScorer(config: CommandAnomalySettings): Scor
         number,
       ];
       return {
-        tables: tables.map(([table, count, at]) => ({ table, count, at })),
+        tables: tables.map(([table, count, at]) => ({ table, h: hashId(table), count, at })),
         window,
         reads,
         since,
@@ -154,7 +157,7 @@ function rarityOf(config: CommandAnomalySettings, counts: readonly TableCount[],
   let min = Infinity;
   let firstSeen = false;
   for (const table of tables) {
-    const entry = counts.find((c) => c.table === table);
+    const entry = counts[indexOfTable(counts, table, hashId(table))];
     const c = entry ? entry.count * decayFactor(t - entry.at, config.tableHalfLifeMs) : 0;
     if (!entry) firstSeen = true;
     if (c < min) {
@@ -195,17 +198,26 @@ function onRequest(config: CommandAnomalySettings, e: IAccessEvent, t: number, s
   return { ...state, tables: counts, pending };
 }
 
+function indexOfTable(counts: readonly TableCount[], table: string, h: number): number {
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i] as TableCount;
+    if (c.h === h && c.table === table) return i;
+  }
+  return -1;
+}
+
 /** Counts one access of `table` at t into `counts` (a private copy), evicting the least used at the cap. */
 function bump(config: CommandAnomalySettings, counts: TableCount[], table: string, t: number): void {
-  const i = counts.findIndex((c) => c.table === table);
+  const h = hashId(table);
+  const i = indexOfTable(counts, table, h);
   if (i >= 0) {
     const c = counts[i] as TableCount;
     // A late access enters with its own decay; the reference time never moves back.
-    counts[i] = t >= c.at ? { table, count: c.count * decayFactor(t - c.at, config.tableHalfLifeMs) + 1, at: t } : { table, count: c.count + decayFactor(c.at - t, config.tableHalfLifeMs), at: c.at };
+    counts[i] = t >= c.at ? { table, h, count: c.count * decayFactor(t - c.at, config.tableHalfLifeMs) + 1, at: t } : { table, h, count: c.count + decayFactor(c.at - t, config.tableHalfLifeMs), at: c.at };
     return;
   }
   if (counts.length >= config.maxTablesPerAgent) counts.splice(leastUsed(config, counts), 1);
-  counts.push({ table, count: 1, at: t });
+  counts.push({ table, h, count: 1, at: t });
 }
 
 /** Index of the entry with the smallest decayed count (compared in log space: no reference time needed). */
@@ -354,7 +366,7 @@ export function evictCommandAnomaly(config: CommandAnomalySettings, state: Comma
 /** V8 estimate: object headers, array slots, a number per float, strings at 16 B + length. */
 function sizeOfState(s: CommandAnomalyState): number {
   let bytes = 7 * 8 + 40;
-  for (const c of s.tables) bytes += 8 + 40 + 16 + c.table.length;
+  for (const c of s.tables) bytes += 8 + 48 + 16 + c.table.length;
   bytes += 16 + s.window.length * 8;
   for (const p of s.pending) {
     bytes += 8 + 88 + 32 + p.requestId.length + p.eventId.length + p.rarest.length;
