@@ -47,6 +47,34 @@ export const connectionSchema = z
     pool: z.object({ max: z.number().int().min(1).default(10), idleMs: z.number().int().min(0).default(30_000), connectTimeoutMs: z.number().int().min(1).default(5_000) }).strict().default({}),
     statementTimeoutMs: z.number().int().min(1).default(30_000),
     grants: z.array(grantSchema).default([]),
+    /** Guardrails (packages/policy): the default pack plus these rules; `rules` are validated by the gateway at start. */
+    guardrails: z
+      .object({
+        rules: z.array(z.unknown()).default([]),
+        /** Globs on objects no DDL may touch here (`users`, `billing.*`). */
+        protectedObjects: z.array(z.string().min(1)).default([]),
+        onUnparseable: z.enum(['deny', 'allow']).default('deny'),
+        /** Ids of default-pack rules switched off on this connection. */
+        disableDefaults: z.array(z.string().min(1)).default([]),
+      })
+      .strict()
+      .default({}),
+    /**
+     * Response masking (packages/masking rules: columns, detectors, defaultAction, lineage,
+     * validated by the gateway at start); `key` is the HMAC key of token actions, by
+     * reference; members of `unmaskGroups` see raw values (break glass, recorded).
+     */
+    masking: z
+      .object({
+        key: secretRef.optional(),
+        unmaskGroups: z.array(z.string().min(1)).default([]),
+        columns: z.array(z.unknown()).optional(),
+        detectors: z.record(z.string(), z.unknown()).optional(),
+        defaultAction: z.unknown().optional(),
+        lineage: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -98,6 +126,18 @@ export const gatewaySchema = z
     grpc: hostPort(7443),
     admin: hostPort(7080),
     tokens: z.array(serviceTokenSchema).default([]),
+    /**
+     * OIDC issuers (each entry: @portcullis/identity's oidcProviderSchema, validated by the
+     * gateway at start, since common cannot import identity); service tokens stay in `tokens`.
+     */
+    identity: z
+      .object({
+        oidc: z.array(z.record(z.string(), z.unknown())).default([]),
+        /** Accept service tokens without the `pcx_` prefix (minted before it existed). */
+        acceptUnprefixedServiceTokens: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
     connections: z.array(connectionSchema).default([]),
     limits: z
       .object({
