@@ -12,13 +12,15 @@ export interface ExecCall {
   host?: string | undefined;
   container?: string | undefined;
   timeoutMs?: number;
+  /** Re-submit a held command under its approval (see commands/approvals.ts). */
+  approvalId?: string | undefined;
 }
 
 /** One Exec on the gateway through its client helper (plaintext gRPC in this release). */
 export async function execOnGateway(call: ExecCall): Promise<ExecResult> {
   const client = createGatewayClient(call.address, call.token, { host: call.host, container: call.container, process: 'portcullis-cli' });
   try {
-    return toExecResult(await client.exec(call.connection, call.command, { timeoutMs: call.timeoutMs ?? 60_000 }));
+    return toExecResult(await client.exec(call.connection, call.command, { timeoutMs: call.timeoutMs ?? 60_000, ...(call.approvalId ? { approvalId: call.approvalId } : {}) }));
   } catch (e) {
     throw explainUnreachable(e, call.address);
   } finally {

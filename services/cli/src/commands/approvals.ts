@@ -1,8 +1,8 @@
 import { isPcxError, isErrorCode, PcxError } from '@portcullis/common';
-import { createGatewayClient, type ApprovalUpdate, type ApprovalView } from '@portcullis/gateway';
+import type { ApprovalUpdate, ApprovalView } from '@portcullis/gateway';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import type { ExecCall } from '../client/gateway-exec.js';
-import { toExecResult, type ExecResult } from '../client/exec-result.js';
+import type { ExecResult } from '../client/exec-result.js';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatTable } from '../output/table.js';
@@ -156,38 +156,36 @@ export function describeUpdate(u: ApprovalUpdate): string {
 }
 
 /**
- * `portcullis exec` with approvals: runs the command; when the gateway holds it
- * (PCX_APPROVAL_REQUIRED) says so on stderr — which approval, which rule, how many
- * approvals from whom — and with `waitSeconds` follows the approval (WaitApproval),
- * printing each vote, then re-submits the same command with the approval id.
- * `approvalId` re-submits a command approved earlier.
+ * What `portcullis exec` does when the gateway holds its command (PCX_APPROVAL_REQUIRED):
+ * says so on stderr — which approval, which rule, how many approvals from whom — and with
+ * `waitSeconds` follows the approval (WaitApproval), printing each vote, then re-submits
+ * the same command with the approval id. Any other error is rethrown as it was.
  */
-export async function execWithApprovals(call: ExecCall, opts: { waitSeconds?: number | undefined; approvalId?: string | undefined }, ctx: CliContext): Promise<ExecResult> {
+export async function afterHold(e: unknown, call: ExecCall, waitSeconds: number | undefined, ctx: CliContext): Promise<ExecResult> {
+  const approvalId = isPcxError(e) && e.code === 'PCX_APPROVAL_REQUIRED' ? e.context['approvalId'] : undefined;
+  if (!isPcxError(e) || typeof approvalId !== 'string' || call.approvalId) throw e;
+  ctx.err(`held for approval: ${e.message}`);
+  if (!waitSeconds) {
+    ctx.err(`see it with \`portcullis approvals show ${approvalId}\`; run again with --approval ${approvalId} once approved, or with --wait SECONDS`);
+    throw e;
+  }
+  ctx.err(`waiting up to ${waitSeconds} s for approval ${approvalId} …`);
+  // Loaded here, not at the top: the command table imports this file for APPROVALS, and
+  // commands that never talk gRPC should not load the gateway client.
+  const { createGatewayClient } = await import('@portcullis/gateway');
   const client = createGatewayClient(call.address, call.token, { host: call.host, container: call.container, process: 'portcullis-cli' });
-  const run = async (approvalId: string | undefined): Promise<ExecResult> =>
-    toExecResult(await client.exec(call.connection, call.command, { timeoutMs: call.timeoutMs ?? 60_000, ...(approvalId ? { approvalId } : {}) }));
+  let last: ApprovalUpdate | undefined;
   try {
-    try {
-      return await run(opts.approvalId);
-    } catch (e) {
-      const approvalId = isPcxError(e) && e.code === 'PCX_APPROVAL_REQUIRED' ? e.context['approvalId'] : undefined;
-      if (!isPcxError(e) || typeof approvalId !== 'string' || opts.approvalId) throw e;
-      ctx.err(`held for approval: ${e.message}`);
-      if (!opts.waitSeconds) {
-        ctx.err(`see it with \`portcullis approvals show ${approvalId}\`; run again with --approval ${approvalId} once approved, or with --wait SECONDS`);
-        throw e;
-      }
-      ctx.err(`waiting up to ${opts.waitSeconds} s for approval ${approvalId} …`);
-      const last = await client.waitApproval(approvalId, opts.waitSeconds * 1000, (u) => ctx.err(describeUpdate(u)));
-      const status = last ? (STATUS_NAMES[last.status] ?? 'unknown') : 'unknown';
-      if (status !== 'approved') {
-        const code = status === 'denied' ? 'PCX_FORBIDDEN' : status === 'pending' ? 'PCX_APPROVAL_REQUIRED' : 'PCX_BAD_REQUEST';
-        throw new PcxError(code, `approval ${approvalId} is ${status}; the command was not run`, { approvalId });
-      }
-      ctx.err(`approved; running with approval ${approvalId}`);
-      return await run(approvalId);
-    }
+    last = await client.waitApproval(approvalId, waitSeconds * 1000, (u) => ctx.err(describeUpdate(u)));
   } finally {
     client.close();
   }
+  const status = last ? (STATUS_NAMES[last.status] ?? 'unknown') : 'unknown';
+  if (status !== 'approved') {
+    const code = status === 'denied' ? 'PCX_FORBIDDEN' : status === 'pending' ? 'PCX_APPROVAL_REQUIRED' : 'PCX_BAD_REQUEST';
+    throw new PcxError(code, `approval ${approvalId} is ${status}; the command was not run`, { approvalId });
+  }
+  ctx.err(`approved; running with approval ${approvalId}`);
+  const { execOnGateway } = await import('../client/gateway-exec.js');
+  return execOnGateway({ ...call, approvalId });
 }

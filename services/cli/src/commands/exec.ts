@@ -5,6 +5,7 @@ import { ExitCode } from '../exit-codes.js';
 import { formatTable } from '../output/table.js';
 import { readDemoFile, resolveStateDir } from '../state.js';
 import { resolveGatewayTarget } from '../target.js';
+import { afterHold } from './approvals.js';
 import { EXEC } from './specs.js';
 
 const NUMERIC_TYPE = /^(int[248]?|integer|bigint|smallint|numeric|decimal|float[48]?|real|double( precision)?|oid|u?int\d+|float\d+)$/i;
@@ -14,7 +15,8 @@ export async function runExec(args: ParsedArgs, ctx: CliContext): Promise<number
   if (!connection) throw new UsageError('portcullis exec: --connection (-c) is required', EXEC.usage);
   const command = args.positionals[0] ?? '';
   const target = resolveGatewayTarget({ gateway: args.string('gateway'), token: args.string('token') }, ctx.env, () => readDemoFile(resolveStateDir(args.string('state-dir'), undefined)));
-  const result = await execOnGateway({ ...target, connection, command, host: args.string('host'), container: args.string('container') });
+  const call = { ...target, connection, command, host: args.string('host'), container: args.string('container'), approvalId: args.string('approval') };
+  const result = await execOnGateway(call).catch((e: unknown) => afterHold(e, call, args.int('wait'), ctx));
   if (args.flag('json')) {
     ctx.out(JSON.stringify(result));
   } else if (result.columns.length > 0) {

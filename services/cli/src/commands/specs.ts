@@ -56,6 +56,8 @@ export const EXEC: CommandSpec = {
     host: { type: 'string' },
     container: { type: 'string' },
     json: { type: 'boolean' },
+    wait: { type: 'string' },
+    approval: { type: 'string' },
     ...stateDir,
   },
   usage: `Usage: portcullis exec -c NAME [options] "COMMAND"
@@ -72,6 +74,8 @@ Options:
   --host NAME             declared origin host (x-portcullis-host)
   --container ID          declared origin container (x-portcullis-container)
   --json                  print {columns, rows, rowCount, ...} as JSON
+  --wait SECONDS          when the command is held for approval, wait for it and then run
+  --approval ID           re-submit a held command once its approval ID is approved
   --state-dir DIR         where demo.json is (default ./.portcullis)`,
 };
 
