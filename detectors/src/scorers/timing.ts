@@ -154,7 +154,9 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
   if (mature && weeks > 0) {
     const rate = (b: number): number => ((hist[b] as number) * d + config.histogramPrior) / weeks;
     if (winRuns >= config.burstMinRuns && !burstRaised) {
-      const mu = rate(bin);
+      // The window's earlier runs are already in the histogram: leave them out of the rate
+      // they are tested against, or a burst would raise its own expectation.
+      const mu = (Math.max(0, (hist[bin] as number) * d - (winRuns - 1)) + config.histogramPrior) / weeks;
       const p = poissonUpper(winRuns, mu);
       if (p < config.poissonAlpha) {
         burstRaised = true;
@@ -217,9 +219,14 @@ function onSchedule(plan: AgentPlan, t: number): boolean {
   const offFrom = zoneOffset(plan.zone, from);
   const offTo = zoneOffset(plan.zone, to);
   for (let m = from; m <= to; m += 60_000) {
-    // A DST change inside the window: take each minute's own offset.
-    const off = offFrom === offTo ? offFrom : zoneOffset(plan.zone, m);
-    const l = localFields(m + off);
+    const l = localFields(m + offFrom);
+    for (const c of plan.crons) if (cronMatches(c, l)) return true;
+  }
+  if (offFrom === offTo) return false;
+  // A DST change inside the window: a job due in the skipped (or repeated) hour runs by the
+  // other offset's clock, so a run matching under either offset is on schedule.
+  for (let m = from; m <= to; m += 60_000) {
+    const l = localFields(m + offTo);
     for (const c of plan.crons) if (cronMatches(c, l)) return true;
   }
   return false;
