@@ -59,16 +59,28 @@ describe('analysis cache', () => {
   });
 
   it('bounds both maps and counts evictions', () => {
-    const cache = createAnalysisCache({ maxShapes: 2, maxTexts: 3 });
-    for (const t of ['a', 'b', 'c', 'd', 'e']) cache.analyze(`SELECT * FROM ${t}`, 'postgres');
+    const cache = createAnalysisCache({ maxShapes: 4, maxTexts: 6 });
+    const tables = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    for (const t of tables) cache.analyze(`SELECT * FROM ${t}`, 'postgres');
     const s = cache.stats();
-    expect(s.shapes).toBe(2);
-    expect(s.texts).toBe(3);
-    expect(s.shapeEvictions).toBe(3);
-    expect(s.textEvictions).toBe(2);
-    cache.analyze('SELECT * FROM e', 'postgres');
-    cache.analyze('SELECT * FROM a', 'postgres');
-    expect(cache.stats()).toMatchObject({ textHits: 1, misses: 6 });
+    expect(s.shapes).toBeLessThanOrEqual(4);
+    expect(s.texts).toBeLessThanOrEqual(6);
+    expect(s.shapes).toBeGreaterThan(0);
+    // Every distinct entry is either still held or counted as evicted.
+    expect(s.shapes + s.shapeEvictions).toBe(20);
+    expect(s.texts + s.textEvictions).toBe(20);
+    cache.analyze('SELECT * FROM t19', 'postgres');
+    cache.analyze('SELECT * FROM t0', 'postgres');
+    expect(cache.stats()).toMatchObject({ textHits: 1, misses: 21 });
+  });
+
+  it('keeps what is used: a hot statement survives a stream of one-off shapes', () => {
+    const cache = createAnalysisCache({ maxShapes: 10, maxTexts: 10 });
+    for (let i = 0; i < 100; i++) {
+      cache.analyze('SELECT * FROM hot WHERE id = 1', 'postgres');
+      cache.analyze(`SELECT * FROM cold${i}`, 'postgres');
+    }
+    expect(cache.stats().textHits).toBe(99);
   });
 
   it('hands out frozen analyses so no caller can change what others are given', () => {
