@@ -155,6 +155,20 @@ export const gatewaySchema = z
       })
       .strict()
       .default({}),
+    /** The decision view when portcullis.decisions cannot be read (services/gateway/src/decisions). */
+    decisions: z
+      .object({
+        /** The last known view, rewritten atomically on every change; default `decisions.snapshot.json` in `spool.dir`. */
+        snapshotPath: z.string().min(1).optional(),
+        /** How long start waits to read the topic before serving from the snapshot (the feed keeps retrying). */
+        startTimeoutMs: z.number().int().min(0).default(10_000),
+        /** true: every Exec is refused (PCX_AUDIT_UNAVAILABLE) until the view is rebuilt from the topic. */
+        requireSync: z.boolean().default(false),
+        /** Bound on decisions written to the snapshot. */
+        snapshotMaxEntries: z.number().int().min(1).default(100_000),
+      })
+      .strict()
+      .default({}),
     approvals: approvalsSchema.default({}),
   })
   .strict()
