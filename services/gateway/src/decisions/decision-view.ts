@@ -25,8 +25,14 @@ export type ApplyOutcome = 'set' | 'lifted' | 'ignored' | 'stale' | 'undecodable
 export class DecisionView {
   private readonly byKey = new Map<string, Decision>();
   private readonly applied = new Map<number, bigint>();
+  private readonly blockListeners: Array<(subject: string, decision: Decision) => void> = [];
 
   constructor(private readonly environment: string) {}
+
+  /** Called for each live block as it is applied, so in-flight commands of its subject can be ended. */
+  onBlock(listener: (subject: string, decision: Decision) => void): void {
+    this.blockListeners.push(listener);
+  }
 
   apply(record: DecisionRecord): ApplyOutcome {
     const offset = BigInt(record.offset);
@@ -50,6 +56,7 @@ export class DecisionView {
       return 'ignored';
     }
     this.byKey.set(key, decision);
+    if (this.blockListeners.length > 0 && isLiveBlock(decision, Date.now())) for (const l of this.blockListeners) l(key, decision);
     return 'set';
   }
 
@@ -70,6 +77,42 @@ export class DecisionView {
     let n = 0;
     for (const d of this.byKey.values()) if (isLiveBlock(d, now)) n++;
     return n;
+  }
+
+  /** An empty view for the same environment: the feed rebuilds into one and swaps it in. */
+  emptyLike(): DecisionView {
+    return new DecisionView(this.environment);
+  }
+
+  /**
+   * Takes over another view's decisions and offsets, dropping its own: a rebuild from the
+   * topic replaces whatever the snapshot held (the topic wins, including keys compaction
+   * has since removed).
+   */
+  replaceWith(other: DecisionView): void {
+    this.byKey.clear();
+    this.applied.clear();
+    for (const [k, d] of other.byKey) this.byKey.set(k, d);
+    for (const [p, o] of other.applied) this.applied.set(p, o);
+  }
+
+  /** Decisions not yet expired, by key, for the snapshot; at most `max`. */
+  unexpired(now: number = Date.now(), max = Number.POSITIVE_INFINITY): Array<[string, Decision]> {
+    const out: Array<[string, Decision]> = [];
+    for (const [k, d] of this.byKey) {
+      if (out.length >= max) break;
+      if (d.expiresAt === 0 || d.expiresAt > now) out.push([k, d]);
+    }
+    return out;
+  }
+
+  /** Fills the view from a snapshot, with no offsets: the next rebuild from the topic replaces it. */
+  load(entries: Iterable<readonly [string, Decision]>): void {
+    this.byKey.clear();
+    this.applied.clear();
+    for (const [k, d] of entries) {
+      if (d.environment === '' || d.environment === this.environment) this.byKey.set(k, d);
+    }
   }
 
   /** Forgets expired decisions, so the map stays bounded by live ones. */

@@ -22,7 +22,12 @@ export class PostgresTarget implements Target {
   private readonly sensitive: readonly string[];
   private readonly typeNames = new Map<number, string>(PG_TYPE_NAMES);
 
+  private readonly url: Secret;
+  private readonly connectTimeoutMs: number;
+
   constructor(config: ConnectionConfig, url: Secret, logger: Logger) {
+    this.url = url;
+    this.connectTimeoutMs = config.pool.connectTimeoutMs;
     const facts = urlFacts(url.reveal());
     this.sensitive = facts.sensitive;
     this.facts = { name: config.name, kind: 'postgres', targetHost: config.display ?? facts.hostPort, targetDb: facts.database };
@@ -48,7 +53,7 @@ export class PostgresTarget implements Target {
   async run(command: string, params: readonly ResultValue[], options: RunOptions): Promise<ResultSet> {
     let result: pg.QueryArrayResult | pg.QueryArrayResult[];
     try {
-      result = await this.pool.query({ text: command, values: [...params], rowMode: 'array' });
+      result = options.signal ? await this.cancellableQuery(command, params, options.signal) : await this.pool.query({ text: command, values: [...params], rowMode: 'array' });
     } catch (e) {
       throw targetError(this.facts.name, e, this.sensitive);
     }
@@ -62,6 +67,47 @@ export class PostgresTarget implements Target {
     const rows = (rowsCapped ? last.rows.slice(0, options.maxRows) : last.rows) as ResultValue[][];
     const rowCount = last.rowCount ?? last.rows.length;
     return { columns, rows, rowCount, commandTag: commandTag(last.command, last.rowCount), rowsCapped };
+  }
+
+  /**
+   * The query on a client of its own, so that an abort can cancel exactly this statement:
+   * pg_cancel_backend on the client's backend pid, from a short-lived connection (the pool
+   * may be full); if that fails, the client is destroyed, which ends the query too.
+   */
+  private async cancellableQuery(command: string, params: readonly ResultValue[], signal: AbortSignal): Promise<pg.QueryArrayResult | pg.QueryArrayResult[]> {
+    const client = await this.pool.connect();
+    let released = false;
+    // A client whose command was aborted is never reused: a cancel still on its way must not hit the next command on it.
+    const release = (destroy: boolean): void => {
+      if (released) return;
+      released = true;
+      client.release(destroy ? new Error('cancelled') : undefined);
+    };
+    const pid = (client as unknown as { processID: number | null }).processID;
+    const onAbort = (): void => {
+      this.cancelBackend(pid).catch(() => release(true));
+    };
+    try {
+      if (signal.aborted) throw new Error('cancelled before it ran');
+      signal.addEventListener('abort', onAbort, { once: true });
+      return await client.query({ text: command, values: [...params], rowMode: 'array' });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      release(signal.aborted);
+    }
+  }
+
+  private async cancelBackend(pid: number | null): Promise<void> {
+    if (!pid) throw new Error('no backend pid');
+    const c = new pg.Client({ connectionString: this.url.reveal(), connectionTimeoutMillis: this.connectTimeoutMs, application_name: 'portcullis-gateway-cancel' });
+    c.on('error', () => undefined);
+    try {
+      await c.connect();
+      const r = await c.query<{ ok: boolean }>('SELECT pg_cancel_backend($1) AS ok', [pid]);
+      if (r.rows[0]?.ok !== true) throw new Error('backend not cancelled');
+    } finally {
+      await c.end().catch(() => undefined);
+    }
   }
 
   /** Names user-defined types (enums, domains) from the catalog once, then from the cache. */

@@ -21,6 +21,8 @@ export interface ResultSet {
 
 export interface RunOptions {
   readonly maxRows: number;
+  /** Aborted when the command must end now (a block decision on its caller): the target cancels it. */
+  readonly signal?: AbortSignal;
 }
 
 /**
