@@ -28,7 +28,7 @@ export function fmt(n, digits = 3) {
 /** Prints one figure: a readable line, then a JSON line for docs/benchmarks.md. */
 export function report(figure) {
   const { name, value, unit, baseline, baselineValue, ratio, ...rest } = figure;
-  console.log(`${name}: ${fmt(value)} ${unit}  | baseline (${baseline}): ${fmt(baselineValue)} ${unit}  | ratio ${fmt(ratio, 2)}`);
+  console.log(`${name}: ${fmt(value)} ${unit}  | baseline (${baseline}): ${fmt(baselineValue)} ${unit}  | ratio ${Number(ratio).toPrecision(3)}`);
   console.log(JSON.stringify({ figure: name, value, unit, baseline, baselineValue, ratio, ...rest }));
 }
 

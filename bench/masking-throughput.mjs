@@ -1,8 +1,9 @@
 // Masking throughput on a 10k-row × 8-column result with mixed PII and plain text,
-// against pass-through (copying each row) in the same run. Uses the built package:
-//   npx tsc -p packages/masking/tsconfig.build.json && node packages/masking/bench/throughput.mjs
+// against pass-through (copying each row) in the same run. Uses the built packages:
+//   npm run build && node bench/masking-throughput.mjs
 import { Secret } from '@portcullis/common';
 import { createRowMasker } from '@portcullis/masking';
+import { report } from './lib.mjs';
 
 const ROWS = 10_000;
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
@@ -71,3 +72,4 @@ console.log(`pass-through: ${Math.round(pRate).toLocaleString('en')} rows/s (med
 console.log(`masking:      ${Math.round(mRate).toLocaleString('en')} rows/s (median ${(median(tm) * 1e3).toFixed(2)} ms, ${(median(tm) / ROWS * 1e6).toFixed(2)} µs/row)`);
 console.log(`ratio masking/pass-through time: ${(median(tm) / median(tp)).toFixed(1)}x`);
 console.log(`context: JSON.stringify per row ${Math.round(ROWS / median(ts)).toLocaleString('en')} rows/s; break-glass (detect and count, no replace) ${Math.round(ROWS / median(tu)).toLocaleString('en')} rows/s`);
+report({ name: 'masking throughput, 10k rows x 8 columns', value: mRate, unit: 'rows/s', baseline: 'pass-through (copy each row)', baselineValue: pRate, ratio: mRate / pRate, jsonStringifyRowsPerSec: ROWS / median(ts), breakGlassRowsPerSec: ROWS / median(tu) });

@@ -1,12 +1,15 @@
-// Measures rows/s of one insertRows() batch of AccessEvent rows into the embedded chdb
-// engine (budget: >= 200k rows/s). Run from the repo root after a build:
-//   npx tsc -p packages/store/tsconfig.build.json && node packages/store/scripts/insert-rate.mjs [rows]
+// Figure: rows/s of one insertRows() batch of AccessEvent rows into the embedded chdb
+// engine — the sink's write path (budget: >= 200k rows/s).
+// Baseline (same run): the same rows through @clickhouse/client's plain
+// `insert({ format: 'JSONEachRow' })` into an identical table.
+//   npm run build && node bench/sink-insert-rate.mjs [rows]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { drainPending } from 'chdb';
 import { storeSchema, uuidv7 } from '@portcullis/common';
-import { createStoreClient, eventToRow, insertRows, migrate, countFinal } from '../dist/index.js';
+import { createStoreClient, eventToRow, insertRows, migrate, countFinal } from '@portcullis/store';
+import { report } from './lib.mjs';
 
 const n = Number(process.argv[2] ?? 200_000);
 const dir = mkdtempSync(join(tmpdir(), 'pcx-insert-rate-'));
@@ -40,7 +43,13 @@ const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const cpu = process.cpuUsage(cpu0);
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 const stored = await countFinal(client, db, 'events');
-console.log(JSON.stringify({ rows: n, stored, seconds: Number(seconds.toFixed(3)), rowsPerSecond: Math.round(n / seconds), cpuSeconds: Number(cpuSeconds.toFixed(3)), rowsPerCpuSecond: Math.round(n / cpuSeconds) }));
+if (stored !== n) throw new Error(`stored ${stored} of ${n} rows`);
+
+await client.command({ query: `CREATE TABLE ${db}.events_plain AS ${db}.events` });
+const b0 = process.hrtime.bigint();
+await client.insert({ table: `${db}.events_plain`, values: rows, format: 'JSONEachRow' });
+const baseSeconds = Number(process.hrtime.bigint() - b0) / 1e9;
+report({ name: 'sink insert into chdb', value: n / seconds, unit: 'rows/s', baseline: '@clickhouse/client insert JSONEachRow', baselineValue: n / baseSeconds, ratio: baseSeconds / seconds, rows: n, rowsPerCpuSecond: Math.round(n / cpuSeconds), budget: '>= 200k rows/s' });
 await client.close();
 await drainPending();
 rmSync(dir, { recursive: true, force: true });
