@@ -11,6 +11,21 @@ export {
 } from './scorers/credential-origin.js';
 export { createScorers } from './scorers/index.js';
 export { PublishGate } from './runtime/publish-gate.js';
+export { COMMAND_ANOMALY, createCommandAnomalyScorer, scoreCommandAnomaly, type CommandAnomalyState, type CommandAnomalySettings, type TableCount, type PendingRead } from './scorers/command-anomaly.js';
+export { TIMING, createTimingScorer, type TimingState, type TimingSettings } from './scorers/timing.js';
+export { DATA_LEAKAGE, createDataLeakageScorer, destinationOf, leakageKey, type DataLeakageState, type DataLeakageSettings } from './scorers/data-leakage.js';
+export {
+  RISK_AGGREGATION,
+  createRiskAggregator,
+  type RiskAggregator,
+  type RiskState,
+  type RiskEpisode,
+  type RiskUpdate,
+  type RiskResult,
+  type RiskActivity,
+  type RiskAggregationSettings,
+} from './scorers/risk-aggregation.js';
+export { parseCron, cronMatches, CronSyntaxError, type Cron, type LocalTime } from './stats/cron.js';
 export { toDetectionFinding, OCSF_VERSION, type DetectionFinding, type OcsfOptions } from './alerts/ocsf.js';
 export { decisionOf } from './alerts/decision.js';
 export { deterministicId, alertIdOf } from './alerts/ids.js';

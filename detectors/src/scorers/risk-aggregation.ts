@@ -79,6 +79,8 @@ export interface RiskAggregator {
 /** Most detectors remembered per entity; more are folded into `other`. */
 const MAX_DETECTORS = 32;
 const RECENT_FINDINGS = 64;
+/** Risk below which an entity without an open episode is forgotten. */
+const NEGLIGIBLE_RISK = 0.5;
 
 export function createRiskAggregator(config: RiskAggregationSettings): RiskAggregator {
   return {
@@ -92,8 +94,8 @@ export function createRiskAggregator(config: RiskAggregationSettings): RiskAggre
     tick: (state, now) => tick(config, state, now),
     evict: (state, now) => {
       const r = decayedRisk(config, state, now);
-      if (state.episode || r >= config.closeThreshold / 100) return state;
-      return undefined;
+      // An open episode is kept until tick() has published its close.
+      return state.episode || r >= NEGLIGIBLE_RISK ? state : undefined;
     },
     sizeOf: (s) => {
       let bytes = 120 + 16 + s.entity.value.length + 16 + s.recent.length * 8;
@@ -183,7 +185,7 @@ export function addFinding(config: RiskAggregationSettings, state: RiskState, f:
   if (!episode) {
     if (risk < config.alertThreshold) return { state: s, ...(closed ? { closed } : {}) };
     const opener = evidenceIds.slice(0, config.maxEvidence);
-    const draft: RiskEpisode = { alertKey: '', openedAt: Math.min(f.firstSeen || now, now), evidence: opener, blocked: false, publishedRisk: risk, severity: severityOfRisk(config, risk) };
+    const draft: RiskEpisode = { alertKey: '', openedAt: Math.min(f.firstSeen || now, now), evidence: opener, blocked: false, publishedRisk: Math.min(100, risk), severity: severityOfRisk(config, risk) };
     const alertKey = alertIdOf({ detector: RISK_AGGREGATION, key: subjectString(s.entity), eventIds: opener.length > 0 ? opener : [`${now}`] });
     episode = { ...draft, alertKey, evidence: opener.length > 0 ? opener : [`${now}`] };
     const blockNow = config.block && risk >= config.blockThreshold;
@@ -195,10 +197,12 @@ export function addFinding(config: RiskAggregationSettings, state: RiskState, f:
   const evidence = mergeEvidence(episode.evidence, evidenceIds, config.maxEvidence);
   const severity = severityOfRisk(config, risk);
   const blockNow = config.block && !episode.blocked && risk >= config.blockThreshold;
-  const worth = blockNow || RANK[severity] > RANK[episode.severity] || risk >= episode.publishedRisk * (1 + config.updateStep);
+  // Compared on the published 0..100 scale: past 100 more findings change nothing a SOC sees.
+  const shown = Math.min(100, risk);
+  const worth = blockNow || RANK[severity] > RANK[episode.severity] || (shown > episode.publishedRisk && shown >= Math.min(100, episode.publishedRisk * (1 + config.updateStep)));
   episode = { ...episode, evidence, blocked: episode.blocked || blockNow };
   if (!worth) return { state: { ...s, episode } };
-  episode = { ...episode, publishedRisk: risk, severity: RANK[severity] > RANK[episode.severity] ? severity : episode.severity };
+  episode = { ...episode, publishedRisk: shown, severity: RANK[severity] > RANK[episode.severity] ? severity : episode.severity };
   s = { ...s, episode };
   return { state: s, update: updateOf(config, s, episode, 'update', now, blockNow ? f : undefined) };
 }
@@ -226,7 +230,7 @@ function updateOf(config: RiskAggregationSettings, s: RiskState, episode: RiskEp
   const riskScore = Math.min(100, Math.round(s.risk));
   const entity = subjectString(s.entity);
   const contributions = Object.fromEntries([...s.byDetector].sort((a, b) => b[1] - a[1]).map(([d, v]) => [d, Math.round(v * 10) / 10]));
-  const severity = activity === 'close' ? episode.severity : episode.severity;
+  const severity = episode.severity;
   const finding: Finding = {
     detector: RISK_AGGREGATION,
     key: entity,
