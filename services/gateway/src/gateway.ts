@@ -6,16 +6,19 @@ import { startAdminServer, stopAdminServer } from './admin/http.js';
 import { withApprovalRules } from './approvals/rules.js';
 import { startApprovals, type ApprovalsRuntime } from './approvals/runtime.js';
 import type { CommandAnalyzer } from './analysis/command-analyzer.js';
-import { SqlParserAnalyzer } from './analysis/sql-parser-analyzer.js';
+import { PolicyAnalyzer } from './analysis/policy-analyzer.js';
 import { startDecisionFeed, type DecisionFeed } from './decisions/decision-loader.js';
 import { DecisionView } from './decisions/decision-view.js';
 import type { EventPublisher } from './events/publisher.js';
 import { createExecPipeline, type PipelineConnection } from './exec/pipeline.js';
 import { gatewayHandlers, startGrpcServer, stopGrpcServer } from './grpc/server.js';
 import type { Authenticator } from './identity/authenticator.js';
-import { ServiceTokenAuthenticator } from './identity/service-tokens.js';
 import { gatewayMetrics, watchPublisher } from './metrics/gateway-metrics.js';
-import { allowAllPolicy, type Policy } from './policy/policy.js';
+import type { Policy } from './policy/policy.js';
+import { guardrailPolicy } from './policy/guardrail-policy.js';
+import { authenticatorFromConfig } from './identity/from-config.js';
+import { responseMasking } from './masking/response-masking.js';
+import { InFlight } from './exec/in-flight.js';
 import { openConnections } from './targets/registry.js';
 
 export interface GatewayOptions {
@@ -29,11 +32,11 @@ export interface GatewayOptions {
   readonly metrics: MetricsRegistry;
   /** Topic names, defaulting to Topics; tests use unique ones. */
   readonly topics?: { readonly events?: string; readonly decisions?: string; readonly approvals?: string };
-  /** Defaults to service tokens from config; OIDC plugs in here. */
+  /** Defaults to gateway.identity (OIDC) and gateway.tokens (service tokens), see src/identity/from-config.ts. */
   readonly authenticator?: Authenticator;
-  /** Defaults to allow-all; guardrails, masking and approvals plug in here. */
+  /** Defaults to the guardrails of each connection (src/policy/guardrail-policy.ts); approval rules wrap it. */
   readonly policy?: Policy;
-  /** Defaults to the node-sql-parser analyzer. */
+  /** Defaults to PolicyAnalyzer (packages/policy: libpg-query / node-sql-parser, cached by shape). */
   readonly analyzer?: CommandAnalyzer;
   /** How long a strict-audit connection waits for the REQUEST event's acknowledgement. Default 2000. */
   readonly auditTimeoutMs?: number;
@@ -66,6 +69,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     approvals: options.topics?.approvals ?? Topics.approvals,
   };
   const decisionView = new DecisionView(config.environment);
+  const inFlight = new InFlight();
+  decisionView.onBlock((subject, d) => {
+    const n = inFlight.block(subject, d);
+    if (n > 0) logger.info({ subject, decision: d.decisionId, cancelled: n }, 'block decision ends running commands');
+  });
   const metrics = gatewayMetrics(options.metrics);
   metrics.decisions.onCollect(() => metrics.decisions.set(decisionView.size()));
 
@@ -90,7 +98,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   async function start(): Promise<void> {
     try {
-      const authenticator = options.authenticator ?? new ServiceTokenAuthenticator(gw.tokens, options.env);
+      const authenticator = options.authenticator ?? authenticatorFromConfig(gw, options.env, logger);
+      // Validated before anything is bound: a bad rule or masking key fails the start, naming its key.
+      const policy = options.policy ?? guardrailPolicy(gw.connections);
+      const masking = responseMasking(gw.connections, options.env);
       connections = openConnections(gw.connections, options.env, logger);
       const publisher = options.publisher ?? (ownPublisher = await createSpoolingPublisher(bus, { dir: gw.spool.dir, maxBytes: gw.spool.maxBytes, logger, metrics: options.metrics }));
       watchPublisher(metrics, () => publisher.stats());
@@ -118,8 +129,10 @@ export function createGateway(options: GatewayOptions): Gateway {
         authenticator,
         connections,
         decisions: decisionView,
-        policy: withApprovalRules(options.policy ?? allowAllPolicy, gw.approvals, config.environment),
-        analyzer: options.analyzer ?? new SqlParserAnalyzer(),
+        policy: withApprovalRules(policy, gw.approvals, config.environment),
+        analyzer: options.analyzer ?? new PolicyAnalyzer(),
+        masking,
+        inFlight,
         publisher,
         logger,
         metrics,

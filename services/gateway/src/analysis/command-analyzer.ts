@@ -1,3 +1,5 @@
+import type { Analysis, Dialect } from '@portcullis/policy';
+
 /** Facts about a command that go into its events and that policy can use. */
 export interface CommandFacts {
   /** The command with literals replaced by `?` and whitespace collapsed. */
@@ -9,16 +11,18 @@ export interface CommandFacts {
   readonly hasWhere: boolean;
   readonly hasLimit: boolean;
   readonly riskTags: readonly string[];
-  /** False when the analyzer fell back to a keyword guess. */
+  /** False when the statement could not be parsed (or the analyzer fell back to a keyword guess). */
   readonly parsed: boolean;
+  /** The policy package's analysis the facts came from; guardrails judge it. Absent from other analyzers. */
+  readonly analysis?: Analysis;
 }
 
 /**
- * The seam for SQL analysis. The gateway ships a small node-sql-parser analyzer; the
- * libpg-query analyzer from packages/policy replaces it behind this interface.
+ * The seam for SQL analysis. The gateway's default is PolicyAnalyzer (packages/policy:
+ * libpg-query for postgres, node-sql-parser for mysql, cached by statement shape).
  */
 export interface CommandAnalyzer {
-  analyze(command: string): CommandFacts;
+  analyze(command: string, dialect?: Dialect): CommandFacts;
 }
 
 const WRITE_KEYWORDS = new Set([

@@ -25,7 +25,7 @@ export interface EventContext {
   readonly facts: CommandFacts;
 }
 
-export type VerdictAction = 'allow' | 'deny' | 'blocked_by_decision' | 'pending_approval' | 'approved';
+export type VerdictAction = 'allow' | 'deny' | 'blocked_by_decision' | 'pending_approval' | 'approved' | 'masked';
 
 export interface EventVerdict {
   readonly action: VerdictAction;
@@ -46,6 +46,10 @@ export interface ResponseFacts {
   /** The result as the caller saw it, as JSON (or an error object), already capped. */
   readonly payload: string;
   readonly payloadTruncated: boolean;
+  /** Sensitive values seen, per detector or column-rule label (never values). */
+  readonly pii?: Readonly<Record<string, number>>;
+  /** Output columns in which something was masked. */
+  readonly maskedFields?: readonly string[];
 }
 
 const IDENTITY_KIND: Record<IdentityKindName, number> = { agent: IdentityKind.AGENT, human: IdentityKind.HUMAN, service: IdentityKind.SERVICE };
@@ -62,6 +66,7 @@ const ACTION: Record<VerdictAction, number> = {
   blocked_by_decision: Action.BLOCKED_BY_DECISION,
   pending_approval: Action.PENDING_APPROVAL,
   approved: Action.APPROVED,
+  masked: Action.MASKED,
 };
 
 function common(ctx: EventContext, phase: number, verdict: EventVerdict, now: number): IAccessEvent {
@@ -123,7 +128,14 @@ export function responseEvent(ctx: EventContext, verdict: EventVerdict, response
   const over = payload.length > maxPayloadBytes;
   return {
     ...common(ctx, Phase.RESPONSE, verdict, now),
-    response: { rows: response.rows, bytes: response.bytes, durationMs: response.durationMs, errorCode: response.errorCode },
+    response: {
+      rows: response.rows,
+      bytes: response.bytes,
+      durationMs: response.durationMs,
+      errorCode: response.errorCode,
+      pii: response.pii ? Object.entries(response.pii).map(([detector, count]) => ({ detector, count })) : [],
+      maskedFields: response.maskedFields ? [...response.maskedFields] : [],
+    },
     payload: over ? new Uint8Array(0) : payload,
     payloadTruncated: over || response.payloadTruncated,
   };

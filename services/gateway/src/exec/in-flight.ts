@@ -5,6 +5,8 @@ export interface Flight {
   readonly signal: AbortSignal;
   /** The decision that ended it, once one has. */
   blockedBy(): Decision | undefined;
+  /** Ends it under this decision (a block that arrived as it started). */
+  abort(decision: Decision): boolean;
   /** Leaves the registry (the command finished, either way). */
   done(): void;
 }

@@ -1,5 +1,5 @@
 import { PcxError, isPcxError, uuidv7, type ConnectionConfig, type ErrorCode, type Logger } from '@portcullis/common';
-import { encodeEvent, type IAccessEvent } from '@portcullis/proto';
+import { encodeEvent, type Decision, type IAccessEvent } from '@portcullis/proto';
 import type { CommandAnalyzer } from '../analysis/command-analyzer.js';
 import { blockReason } from '../decisions/decision-view.js';
 import type { DecisionView } from '../decisions/decision-view.js';
@@ -14,6 +14,9 @@ import { originOf } from '../origin/origin.js';
 import type { Policy } from '../policy/policy.js';
 import type { ApprovalGate } from '../approvals/gate.js';
 import type { ResultSet, ResultValue, Target } from '../targets/target.js';
+import { maskedEvent, type ResponseMasking } from '../masking/response-masking.js';
+import { readOnlyRefusal } from '../grants/grants.js';
+import type { Flight, InFlight } from './in-flight.js';
 import { validateCommand } from './validate.js';
 
 export interface ExecInput {
@@ -66,6 +69,10 @@ export interface PipelineDeps {
   readonly now?: () => number;
   /** Holds and approvals (src/approvals). Absent: a hold is refused, as no one could approve it. */
   readonly approvals?: ApprovalGate;
+  /** Per-connection response masking (src/masking). Absent: results pass as the target sent them. */
+  readonly masking?: ResponseMasking;
+  /** Running commands by decision subject, so a new block ends them (src/exec/in-flight.ts). */
+  readonly inFlight?: InFlight;
 }
 
 export interface ExecPipeline {
@@ -122,7 +129,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     validateCommand(input.connection, input.command, deps.limits.maxCommandBytes);
     const identity = await deps.authenticator.authenticate(input.headers);
     const origin = originOf(input.peer, input.headers);
-    const facts = deps.analyzer.analyze(input.command);
+    const facts = deps.analyzer.analyze(input.command, conn?.config.kind === 'mysql' ? 'mysql' : 'postgres');
     const ctx: EventContext = {
       requestId: uuidv7(),
       sessionId: input.sessionId || uuidv7(),
@@ -139,9 +146,8 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     if (!conn) throw deny(ctx, 'PCX_CONNECTION_UNKNOWN', unknownMessage, { action: 'deny', ruleId: 'connection.unknown' });
     const access = accessFor(identity, conn.config.grants);
     if (!access) throw deny(ctx, 'PCX_CONNECTION_UNKNOWN', unknownMessage, { action: 'deny', ruleId: 'grants.none' });
-    if (access === 'read' && facts.isWrite) {
-      throw deny(ctx, 'PCX_FORBIDDEN', `your grant on ${conn.config.name} is read-only and this is a ${facts.statementType || 'write'}`, { action: 'deny', ruleId: 'grants.read-only' });
-    }
+    const readOnly = access === 'read' ? readOnlyRefusal(conn.config.name, facts) : undefined;
+    if (readOnly) throw deny(ctx, 'PCX_FORBIDDEN', readOnly, { action: 'deny', ruleId: 'grants.read-only' });
 
     const blocked = deps.decisions.isBlocked(subjectsOf(identity, origin, ctx.sessionId), now());
     if (blocked) {
@@ -189,29 +195,66 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
   async function run(conn: PipelineConnection, ctx: EventContext, verdict: EventVerdict, params: readonly ResultValue[]): Promise<ExecOutput> {
     const t0 = performance.now();
     let result: ResultSet;
+    const flight = startFlight(ctx);
     try {
-      result = await conn.target.run(ctx.command, params, { maxRows: deps.limits.maxResultRows });
+      result = await conn.target.run(ctx.command, params, { maxRows: deps.limits.maxResultRows, ...(flight ? { signal: flight.signal } : {}) });
     } catch (e) {
       const durationMs = performance.now() - t0;
-      const err = isPcxError(e) ? e : new PcxError('PCX_TARGET_ERROR', `target ${conn.config.name} failed`, { connection: conn.config.name });
+      const blocked = flight?.blockedBy();
+      if (blocked) throw endedByDecision(ctx, blocked, durationMs);
+      const err = targetFailure(conn, ctx, e);
       const errorCode = typeof err.context['sqlstate'] === 'string' ? err.context['sqlstate'] : err.code;
       publish(responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode, payload: errorPayload(err.code, err.message), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()));
       logger.warn({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: conn.config.name, code: err.code, error_code: errorCode, reason: err.message }, 'target refused command');
       throw new PcxError(err.code, err.message, { ...err.context, requestId: ctx.requestId });
+    } finally {
+      flight?.done();
     }
     const durationMs = performance.now() - t0;
+    // Masked row by row before anything is answered or copied into the event.
+    const shown = deps.masking?.mask(conn.config.name, ctx.command, ctx.facts, ctx.identity, result);
+    if (shown) result = shown.result;
+    const m = maskedEvent(ctx, verdict, shown);
     const payload = capPayload(result, deps.limits.maxEventPayloadBytes);
     publish(
       responseEvent(
-        ctx,
-        verdict,
-        { rows: result.rowCount, bytes: payload.bytes, durationMs, errorCode: '', payload: payload.text, payloadTruncated: payload.truncated },
+        m.ctx,
+        m.verdict,
+        { rows: result.rowCount, bytes: payload.bytes, durationMs, errorCode: '', payload: payload.text, payloadTruncated: payload.truncated, ...m.response },
         deps.limits.maxEventPayloadBytes,
         now(),
       ),
     );
     return { requestId: ctx.requestId, sessionId: ctx.sessionId, result, durationMs };
   }
+
+  // ── in-flight commands and block decisions (src/exec/in-flight.ts)
+  function startFlight(ctx: EventContext): Flight | undefined {
+    if (!deps.inFlight) return undefined;
+    const subjects = subjectsOf(ctx.identity, ctx.origin, ctx.sessionId);
+    const flight = deps.inFlight.start(subjects);
+    // A block applied between the decision check and now would otherwise miss this command.
+    const late = deps.decisions.isBlocked(subjects, now());
+    if (late) flight.abort(late);
+    return flight;
+  }
+
+  function endedByDecision(ctx: EventContext, d: Decision, durationMs: number): PcxError {
+    const reason = blockReason(d);
+    const verdict: EventVerdict = { action: 'blocked_by_decision', code: 'PCX_BLOCKED_BY_DECISION', ruleId: `decision:${d.source}`, reason, decisionId: d.decisionId };
+    publish(responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode: 'PCX_BLOCKED_BY_DECISION', payload: errorPayload('PCX_BLOCKED_BY_DECISION', reason), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()));
+    logger.info({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: ctx.connection.name, subject: ctx.identity.subject, decision: d.decisionId }, 'running command ended by a block decision');
+    return new PcxError('PCX_BLOCKED_BY_DECISION', `${reason} (the running command was cancelled)`, { requestId: ctx.requestId });
+  }
+
+  /** A target failure as the caller may see it: a PcxError, its message masked like a cell on masked connections. */
+  function targetFailure(conn: PipelineConnection, ctx: EventContext, e: unknown): PcxError {
+    const err = isPcxError(e) ? e : new PcxError('PCX_TARGET_ERROR', `target ${conn.config.name} failed`, { connection: conn.config.name });
+    if (!deps.masking || err.code !== 'PCX_TARGET_ERROR') return err;
+    const message = deps.masking.maskMessage(conn.config.name, err.message, ctx.identity);
+    return message === err.message ? err : new PcxError(err.code, message, err.context);
+  }
+  // ── end in-flight
 
   async function listConnections(headers: CallHeaders): Promise<ConnectionInfo[]> {
     const identity: Identity = await deps.authenticator.authenticate(headers);

@@ -1,0 +1,116 @@
+import { isPcxError, PcxError, resolveSecretRef, type ConnectionConfig, type Secret } from '@portcullis/common';
+import { createRowMasker, parseMaskingRules, type Lineage, type MaskingRules, type MaskSummary } from '@portcullis/masking';
+import type { CommandFacts } from '../analysis/command-analyzer.js';
+import type { EventContext, EventVerdict, ResponseFacts } from '../events/event-builder.js';
+import type { Identity } from '../identity/authenticator.js';
+import type { ResultSet, ResultValue } from '../targets/target.js';
+import { outputLineage } from './output-lineage.js';
+
+interface ConnectionMasking {
+  readonly rules: MaskingRules;
+  readonly key: Secret | undefined;
+  readonly unmaskGroups: readonly string[];
+}
+
+export interface MaskOutcome {
+  /** The result as the caller (and the event payload) sees it. */
+  readonly result: ResultSet;
+  readonly summary: MaskSummary;
+  /** The break-glass group that let raw values through, when one did. */
+  readonly unmaskedBy?: string;
+}
+
+export interface ResponseMasking {
+  /** Undefined when the connection has no masking configured. */
+  mask(connection: string, command: string, facts: CommandFacts, identity: Identity, result: ResultSet): MaskOutcome | undefined;
+  /** A target's error message, masked like a cell (it may quote a value: `Key (email)=(…)`). */
+  maskMessage(connection: string, message: string, identity: Identity): string;
+}
+
+/** Lineage is parsed once per statement text; bounded. */
+const LINEAGE_CACHE = 2_000;
+const MAX_LINEAGE_TEXT = 8_192;
+
+/**
+ * Per-connection masking from config, validated at start (rules by the masking package's
+ * schema, the token key resolved from its reference). Each result is masked row by row
+ * before it is answered or copied into an event.
+ */
+export function responseMasking(connections: readonly ConnectionConfig[], env: Readonly<Record<string, string | undefined>>): ResponseMasking {
+  const byName = new Map<string, ConnectionMasking>();
+  connections.forEach((c, i) => {
+    if (!c.masking) return;
+    const key = `gateway.connections.${i}.masking`;
+    const { key: keyRef, unmaskGroups, ...ruleData } = c.masking;
+    const rules = parseMaskingRules(ruleData, key);
+    const secret = keyRef ? resolveSecretRef(keyRef, `${key}.key`, env) : undefined;
+    try {
+      // Fails now, naming the key, when a token action has no key.
+      createRowMasker({ columns: [], rules, key: secret });
+    } catch (e) {
+      throw new PcxError('PCX_CONFIG_INVALID', `${key}: ${isPcxError(e) ? e.message : String(e)}; give masking.key: \${env:NAME}`, { key: `${key}.key` });
+    }
+    byName.set(c.name, { rules, key: secret, unmaskGroups });
+  });
+
+  const lineages = new Map<string, Lineage | undefined>();
+  function lineageOf(command: string, facts: CommandFacts): Lineage | undefined {
+    if (facts.statementType !== 'SELECT' || facts.analysis?.dialect !== 'postgres') return undefined;
+    if (command.length > MAX_LINEAGE_TEXT) return outputLineage(command);
+    if (lineages.has(command)) return lineages.get(command);
+    const l = outputLineage(command);
+    if (lineages.size >= LINEAGE_CACHE) {
+      const oldest = lineages.keys().next();
+      if (!oldest.done) lineages.delete(oldest.value);
+    }
+    lineages.set(command, l);
+    return l;
+  }
+
+  return {
+    mask(connection, command, facts, identity, result) {
+      const m = byName.get(connection);
+      if (!m || result.columns.length === 0) return undefined;
+      const unmaskedBy = m.unmaskGroups.find((g) => identity.groups.includes(g));
+      const masker = createRowMasker({
+        columns: result.columns.map((c) => c.name),
+        rules: m.rules,
+        lineage: m.rules.lineage ? lineageOf(command, facts) : undefined,
+        key: m.key,
+        unmask: unmaskedBy !== undefined,
+      });
+      const rows: (readonly ResultValue[])[] = new Array<readonly ResultValue[]>(result.rows.length);
+      for (let i = 0; i < result.rows.length; i++) rows[i] = masker.maskRow(result.rows[i] ?? []) as ResultValue[];
+      return { result: { ...result, rows }, summary: masker.summary(), ...(unmaskedBy !== undefined ? { unmaskedBy } : {}) };
+    },
+    maskMessage(connection, message, identity) {
+      const m = byName.get(connection);
+      if (!m || m.unmaskGroups.some((g) => identity.groups.includes(g))) return message;
+      const masked = createRowMasker({ columns: ['message'], rules: m.rules, key: m.key }).maskRow([message])[0];
+      return typeof masked === 'string' ? masked : message;
+    },
+  };
+}
+
+/**
+ * What masking changes in the RESPONSE event: pii counts and masked fields; verdict
+ * MASKED when something was masked; on break glass, risk tag `unmasked` and a reason
+ * naming the group and the fields that went out raw.
+ */
+export function maskedEvent(ctx: EventContext, verdict: EventVerdict, m: MaskOutcome | undefined): { ctx: EventContext; verdict: EventVerdict; response: Pick<ResponseFacts, 'pii' | 'maskedFields'> } {
+  if (!m) return { ctx, verdict, response: {} };
+  const fields = m.summary.maskedFields;
+  const response = { pii: m.summary.piiCounts, maskedFields: fields };
+  if (m.unmaskedBy !== undefined) {
+    const reason = `unmasked: break glass by group ${m.unmaskedBy}${fields.length > 0 ? `; raw values in ${fields.join(', ')}` : ''}`;
+    return {
+      ctx: { ...ctx, facts: { ...ctx.facts, riskTags: [...ctx.facts.riskTags, 'unmasked'] } },
+      verdict: { ...verdict, reason: verdict.reason ? `${verdict.reason}; ${reason}` : reason },
+      response,
+    };
+  }
+  if (fields.length === 0) return { ctx, verdict, response };
+  const reason = `masked ${fields.join(', ')}`;
+  if (verdict.action === 'allow') return { ctx, verdict: { ...verdict, action: 'masked', ruleId: verdict.ruleId || 'masking', reason }, response };
+  return { ctx, verdict: { ...verdict, reason: verdict.reason ? `${verdict.reason}; ${reason}` : reason }, response };
+}
