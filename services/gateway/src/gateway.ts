@@ -1,4 +1,5 @@
 import type { Server as HttpServer } from 'node:http';
+import { join } from 'node:path';
 import type { Server as GrpcServer } from '@grpc/grpc-js';
 import { Topics, topicSpecs, type Logger, type MetricsRegistry, type PortcullisConfig } from '@portcullis/common';
 import { createSpoolingPublisher, type Bus } from '@portcullis/bus';
@@ -9,6 +10,8 @@ import type { CommandAnalyzer } from './analysis/command-analyzer.js';
 import { PolicyAnalyzer } from './analysis/policy-analyzer.js';
 import { startDecisionFeed, type DecisionFeed } from './decisions/decision-loader.js';
 import { DecisionView } from './decisions/decision-view.js';
+import { outageTolerantBus } from './decisions/outage-tolerant-bus.js';
+import { withDecisionSync } from './decisions/sync-gate.js';
 import type { EventPublisher } from './events/publisher.js';
 import { createExecPipeline, type PipelineConnection } from './exec/pipeline.js';
 import { gatewayHandlers, startGrpcServer, stopGrpcServer } from './grpc/server.js';
@@ -105,11 +108,26 @@ export function createGateway(options: GatewayOptions): Gateway {
       connections = openConnections(gw.connections, options.env, logger);
       const publisher = options.publisher ?? (ownPublisher = await createSpoolingPublisher(bus, { dir: gw.spool.dir, maxBytes: gw.spool.maxBytes, logger, metrics: options.metrics }));
       watchPublisher(metrics, () => publisher.stats());
-      await ensureTopics();
-      feed = await startDecisionFeed({ bus, topic: topics.decisions, gatewayId: gw.id, view: decisionView, logger, metrics });
+      // ── decisions (src/decisions): with Kafka unreachable, serve the snapshot after startTimeoutMs; the feed
+      // keeps trying (topics included) and the topic wins once back. The in-process bus is never down: no snapshot.
+      const decisionFeed = (feed = await startDecisionFeed({
+        bus,
+        topic: topics.decisions,
+        gatewayId: gw.id,
+        environment: config.environment,
+        view: decisionView,
+        logger,
+        metrics,
+        registry: options.metrics,
+        prepare: ensureTopics,
+        startTimeoutMs: gw.decisions.startTimeoutMs,
+        ...(bus.kind === 'kafka' ? { snapshot: { path: gw.decisions.snapshotPath ?? join(gw.spool.dir, 'decisions.snapshot.json'), maxEntries: gw.decisions.snapshotMaxEntries } } : {}),
+      }));
+      const strictConnections = new Set(gw.connections.filter((c) => c.audit === 'strict').map((c) => c.name));
+      // ── end decisions
       approvals = await startApprovals({
         config: gw.approvals,
-        bus,
+        bus: outageTolerantBus(bus, () => decisionFeed.status().source === 'topic', logger),
         topic: topics.approvals,
         gatewayId: gw.id,
         publisher,
@@ -129,7 +147,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         authenticator,
         connections,
         decisions: decisionView,
-        policy: withApprovalRules(policy, gw.approvals, config.environment),
+        policy: withDecisionSync(withApprovalRules(policy, gw.approvals, config.environment), { isSynced: () => decisionFeed.status().synced, requireSync: gw.decisions.requireSync, strictConnections }),
         analyzer: options.analyzer ?? new PolicyAnalyzer(),
         masking,
         inFlight,
@@ -142,7 +160,15 @@ export function createGateway(options: GatewayOptions): Gateway {
       admin = await startAdminServer(
         {
           metrics: options.metrics,
-          health: () => ({ gateway: gw.id, environment: config.environment, decisions: decisionView.size(), approvals: approvals?.book.size() ?? 0, publisher: publisher.stats() }),
+          health: () => ({
+            ...(decisionFeed.status().synced ? {} : { status: 'degraded' }),
+            gateway: gw.id,
+            environment: config.environment,
+            decisions: decisionView.size(),
+            decisionSync: decisionFeed.status(),
+            approvals: approvals?.book.size() ?? 0,
+            publisher: publisher.stats(),
+          }),
           approvals: approvals.routes,
         },
         gw.admin.host,
