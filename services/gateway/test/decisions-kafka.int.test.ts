@@ -10,7 +10,7 @@ import { kafkaBrokers, uniqueTopic } from '../../../test/support/kafka.js';
 import { createGateway, createGatewayClient, type Gateway, type PortcullisGatewayClient } from '../src/index.js';
 import { eventually, memoryLogger, readEvents } from './support/harness.js';
 
-const TOKEN = `tok-${randomBytes(8).toString('hex')}`;
+const TOKEN = `pcx_tok-${randomBytes(8).toString('hex')}`;
 const EVENTS = uniqueTopic('gw.it.events');
 const DECISIONS = uniqueTopic('gw.it.decisions');
 const spoolDir = mkdtempSync(join(tmpdir(), 'gw-kafka-spool-'));
@@ -41,7 +41,7 @@ beforeAll(async () => {
         grpc: { port: 0 },
         admin: { port: 0 },
         tokens: [{ id: 'tok-k', subject: 'agent-k', sha256: createHash('sha256').update(TOKEN).digest('hex') }],
-        connections: [{ name: 'main', kind: 'postgres', url: '${env:PG}' }],
+        connections: [{ name: 'main', kind: 'postgres', url: '${env:PG}', grants: [{ subject: 'agent-k', access: 'read' }] }],
         spool: { dir: spoolDir },
       },
     }),

@@ -8,7 +8,7 @@ import { createKafkaBus, createMemoryBus, createSpoolingPublisher, type Bus, typ
 import { createGateway, createGatewayClient, type Gateway, type PortcullisGatewayClient } from '../src/index.js';
 import { memoryLogger, uniqueName, withPg } from './support/harness.js';
 
-const TOKEN = `tok-${randomBytes(8).toString('hex')}`;
+const TOKEN = `pcx_tok-${randomBytes(8).toString('hex')}`;
 const schema = uniqueName('gw_strict');
 const logs = memoryLogger();
 
@@ -36,8 +36,8 @@ beforeAll(async () => {
       admin: { port: 0 },
       tokens: [{ id: 'tok-s', subject: 'agent-s', sha256: createHash('sha256').update(TOKEN).digest('hex') }],
       connections: [
-        { name: 'strict', kind: 'postgres', url: '${env:PG}', audit: 'strict' },
-        { name: 'normal', kind: 'postgres', url: '${env:PG}' },
+        { name: 'strict', kind: 'postgres', url: '${env:PG}', audit: 'strict', grants: [{ subject: 'agent-s', access: 'write' }] },
+        { name: 'normal', kind: 'postgres', url: '${env:PG}', grants: [{ subject: 'agent-s', access: 'write' }] },
       ],
     },
   });
