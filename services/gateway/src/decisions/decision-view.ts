@@ -90,10 +90,17 @@ export class DecisionView {
    * has since removed).
    */
   replaceWith(other: DecisionView): void {
+    const before = new Map(this.byKey);
     this.byKey.clear();
     this.applied.clear();
     for (const [k, d] of other.byKey) this.byKey.set(k, d);
     for (const [p, o] of other.applied) this.applied.set(p, o);
+    // Blocks the rebuild brought that the served view lacked reach the listeners as if applied one by one.
+    if (this.blockListeners.length === 0) return;
+    const now = Date.now();
+    for (const [k, d] of this.byKey) {
+      if (isLiveBlock(d, now) && before.get(k)?.decisionId !== d.decisionId) for (const l of this.blockListeners) l(k, d);
+    }
   }
 
   /** Decisions not yet expired, by key, for the snapshot; at most `max`. */
