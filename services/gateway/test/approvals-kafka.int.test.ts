@@ -11,9 +11,9 @@ import { createGateway, createGatewayClient, type ApprovalView, type Gateway } f
 import { eventually, memoryLogger, uniqueName, withPg } from './support/harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const AGENT = `tok-agent-${randomBytes(8).toString('hex')}`;
-const ALICE = `tok-alice-${randomBytes(8).toString('hex')}`;
-const BOB = `tok-bob-${randomBytes(8).toString('hex')}`;
+const AGENT = `pcx_tok-agent-${randomBytes(8).toString('hex')}`;
+const ALICE = `pcx_tok-alice-${randomBytes(8).toString('hex')}`;
+const BOB = `pcx_tok-bob-${randomBytes(8).toString('hex')}`;
 const EVENTS = uniqueTopic('gw.appr.events');
 const DECISIONS = uniqueTopic('gw.appr.decisions');
 const APPROVALS = uniqueTopic('gw.appr.approvals');

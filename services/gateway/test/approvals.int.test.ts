@@ -14,7 +14,7 @@ import { createGateway, createGatewayClient, type ApprovalUpdate, type ApprovalV
 import { eventsOf, eventually, memoryLogger, readEvents, uniqueName, withPg } from './support/harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
-const token = (who: string) => `tok-${who}-${randomBytes(8).toString('hex')}`;
+const token = (who: string) => `pcx_tok-${who}-${randomBytes(8).toString('hex')}`;
 const AGENT = token('agent');
 const ALICE = token('alice');
 const BOB = token('bob');
@@ -171,7 +171,7 @@ describe('approvals: hold, approve, re-submit', () => {
     expect(record?.request).toMatchObject({ connection: 'main', requester: 'agent-a', requesterCredentialId: 'tok-agent', commandText: cmd, ruleId: 'prod-writes', requiredApprovals: 1, approverGroups: ['dba'], environment: 'prod' });
 
     const body = await eventually(() => webhook.bodies.find((b) => b.text.includes(id)), 'the webhook for the approval');
-    expect(body.text).toMatch(/agent-a wants to run a UPDATE on main \(prod\)/);
+    expect(body.text).toMatch(/agent-a wants to run an UPDATE on main \(prod\)/);
     expect(JSON.stringify(body.blocks)).toContain('qty = ?');
     // The chat message carries the fingerprint, not the literal values.
     expect(JSON.stringify(body)).not.toContain('41');

@@ -127,7 +127,7 @@ export async function runApprovals(args: ParsedArgs, ctx: CliContext): Promise<n
         ctx.out(
           formatTable(
             ['id', 'status', 'votes', 'requester', 'connection', 'rule', 'expires', 'command'],
-            approvals.map((a) => [a.approvalId, a.status, `${a.approvals}/${a.requiredApprovals}`, a.requester, a.connection, a.ruleId, when(a.expiresAt), a.fingerprint.slice(0, 60)]),
+            approvals.map((a) => [a.approvalId, a.status, `${a.approvals}/${a.requiredApprovals}`, a.requester, a.connection, a.ruleId, when(a.expiresAt), a.commandText.length > 60 ? `${a.commandText.slice(0, 59)}…` : a.commandText]),
           ),
         );
       return ExitCode.ok;

@@ -1,4 +1,5 @@
 import type { Counter, Logger } from '@portcullis/common';
+import { fingerprintOf } from '../analysis/command-analyzer.js';
 import type { ApprovalState } from './state.js';
 
 export interface ApprovalNotifier {
@@ -17,23 +18,24 @@ export interface WebhookBody {
 }
 
 /**
- * The message carries the fingerprint (literals stripped), not the command text: a
- * chat channel is not the place for the values in a WHERE clause. Approvers read the
- * exact text where they authenticate, with `portcullis approvals show ID`.
+ * The message carries the command with its literals stripped, not the text: a chat
+ * channel is not the place for the values in a WHERE clause. Approvers read the exact
+ * text where they authenticate, with `portcullis approvals show ID`.
  */
 export function webhookBody(state: ApprovalState, statementType: string): WebhookBody {
   const r = state.request;
-  const what = statementType ? `a ${statementType}` : 'a command';
+  const what = statementType ? `${/^[AEIOU]/i.test(statementType) ? 'an' : 'a'} ${statementType}` : 'a command';
   const groups = r.approverGroups.length > 0 ? r.approverGroups.join(', ') : '(none configured)';
   const headline = `Approval needed: ${r.requester} wants to run ${what} on ${r.connection} (${r.environment})`;
   const detail = `Rule ${r.ruleId}: ${r.reason}. Needs ${r.requiredApprovals} approval(s) from ${groups}; expires ${new Date(r.expiresAt).toISOString()}.`;
-  const fingerprint = r.fingerprint.length > 500 ? `${r.fingerprint.slice(0, 500)}…` : r.fingerprint;
+  const stripped = fingerprintOf(r.commandText);
+  const shape = stripped.length > 500 ? `${stripped.slice(0, 500)}…` : stripped;
   return {
     text: `${headline}. ${detail} Approval id ${r.approvalId}: portcullis approvals show ${r.approvalId}`,
     blocks: [
       { type: 'section', text: { type: 'mrkdwn', text: `*${headline}*\n${detail}` } },
-      { type: 'section', text: { type: 'mrkdwn', text: '```' + fingerprint.replace(/```/g, "'''") + '```' } },
-      { type: 'context', elements: [{ type: 'mrkdwn', text: `\`portcullis approvals show ${r.approvalId}\` · \`portcullis approvals approve ${r.approvalId}\` · \`portcullis approvals deny ${r.approvalId}\`` }] },
+      { type: 'section', text: { type: 'mrkdwn', text: '```' + shape.replace(/```/g, "'''") + '```' } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: `fingerprint ${r.fingerprint} · \`portcullis approvals show ${r.approvalId}\` · \`portcullis approvals approve ${r.approvalId}\` · \`portcullis approvals deny ${r.approvalId}\`` }] },
     ],
   };
 }
