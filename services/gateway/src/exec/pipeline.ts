@@ -215,7 +215,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     const shown = deps.masking?.mask(conn.config.name, ctx.command, ctx.facts, ctx.identity, result);
     if (shown) result = shown.result;
     const m = maskedEvent(ctx, verdict, shown);
-    const payload = capPayload(result, deps.limits.maxEventPayloadBytes);
+    const payload = capPayload(shown?.recorded ?? result, deps.limits.maxEventPayloadBytes);
     publish(
       responseEvent(
         m.ctx,

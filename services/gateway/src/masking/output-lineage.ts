@@ -34,8 +34,15 @@ const sval = (v: unknown): string | undefined => {
   return typeof s === 'string' ? s : undefined;
 };
 
+export interface OutputLineage {
+  /** Output column → its source columns. */
+  readonly columns: Lineage;
+  /** Base tables a `*` expanded (their columns appear under their own names, unknown here). */
+  readonly starTables: readonly string[];
+}
+
 /** Lineage of a single SELECT; undefined when the text is not one (or does not parse). */
-export function outputLineage(sql: string): Lineage | undefined {
+export function outputLineage(sql: string): OutputLineage | undefined {
   let tree: unknown;
   try {
     tree = parseSync(sql);
@@ -46,17 +53,31 @@ export function outputLineage(sql: string): Lineage | undefined {
   if (stmts.length !== 1) return undefined;
   const sel = obj(obj(obj(stmts[0])?.['stmt'])?.['SelectStmt']);
   if (!sel) return undefined;
-  const outputs = selectOutputs(sel, new Map(), 0);
+  const starTables: string[] = [];
+  const outputs = selectOutputs(sel, new Map(), 0, starTables);
   if (!outputs) return undefined;
   const lineage: Lineage = {};
   for (const o of outputs) {
     const prev = Object.hasOwn(lineage, o.name) ? lineage[o.name] : undefined;
     lineage[o.name] = prev ? [...prev, ...o.sources] : o.sources;
   }
-  return lineage;
+  return { columns: lineage, starTables };
 }
 
-function selectOutputs(sel: Node, outerCtes: ReadonlyMap<string, OutputCol[]>, depth: number): OutputCol[] | undefined {
+/**
+ * Completes lineage with the result's actual column names: a column no target entry
+ * names came from a `*`, so it is attributed to the tables the star expanded.
+ */
+export function withStarColumns(l: OutputLineage, columns: readonly string[]): Lineage {
+  if (l.starTables.length === 0) return l.columns;
+  const out: Lineage = { ...l.columns };
+  for (const c of columns) {
+    if (!Object.hasOwn(out, c)) out[c] = l.starTables.map((table) => ({ table, column: c }));
+  }
+  return out;
+}
+
+function selectOutputs(sel: Node, outerCtes: ReadonlyMap<string, OutputCol[]>, depth: number, starTables: string[] = []): OutputCol[] | undefined {
   if (depth > MAX_DEPTH) return undefined;
   const ctes = new Map(outerCtes);
   for (const c of arr(obj(sel['withClause'])?.['ctes'])) {
@@ -73,9 +94,9 @@ function selectOutputs(sel: Node, outerCtes: ReadonlyMap<string, OutputCol[]>, d
   if (typeof op === 'string' && op !== 'SETOP_NONE') {
     const l = obj(sel['larg']);
     const r = obj(sel['rarg']);
-    const left = l ? selectOutputs(l, ctes, depth + 1) : undefined;
+    const left = l ? selectOutputs(l, ctes, depth + 1, starTables) : undefined;
     if (!left) return undefined;
-    const right = r ? (selectOutputs(r, ctes, depth + 1) ?? []) : [];
+    const right = r ? (selectOutputs(r, ctes, depth + 1, starTables) ?? []) : [];
     return left.map((o, i) => ({ name: o.name, sources: [...o.sources, ...(right[i]?.sources ?? [])] }));
   }
 
@@ -90,7 +111,9 @@ function selectOutputs(sel: Node, outerCtes: ReadonlyMap<string, OutputCol[]>, d
     const star = starOf(val);
     if (star !== undefined) {
       for (const [alias, rel] of scope) {
-        if ((star === '' || star === alias) && rel.kind === 'derived') out.push(...rel.outputs);
+        if (star !== '' && star !== alias) continue;
+        if (rel.kind === 'derived') out.push(...rel.outputs);
+        else starTables.push(rel.name);
       }
       continue;
     }

@@ -4,7 +4,7 @@ import type { CommandFacts } from '../analysis/command-analyzer.js';
 import type { EventContext, EventVerdict, ResponseFacts } from '../events/event-builder.js';
 import type { Identity } from '../identity/authenticator.js';
 import type { ResultSet, ResultValue } from '../targets/target.js';
-import { outputLineage } from './output-lineage.js';
+import { outputLineage, withStarColumns, type OutputLineage } from './output-lineage.js';
 
 interface ConnectionMasking {
   readonly rules: MaskingRules;
@@ -13,8 +13,10 @@ interface ConnectionMasking {
 }
 
 export interface MaskOutcome {
-  /** The result as the caller (and the event payload) sees it. */
+  /** The result as the caller sees it: masked, or raw under break glass. */
   readonly result: ResultSet;
+  /** The result as events record it: always masked, break glass or not. */
+  readonly recorded: ResultSet;
   readonly summary: MaskSummary;
   /** The break-glass group that let raw values through, when one did. */
   readonly unmaskedBy?: string;
@@ -53,8 +55,8 @@ export function responseMasking(connections: readonly ConnectionConfig[], env: R
     byName.set(c.name, { rules, key: secret, unmaskGroups });
   });
 
-  const lineages = new Map<string, Lineage | undefined>();
-  function lineageOf(command: string, facts: CommandFacts): Lineage | undefined {
+  const lineages = new Map<string, OutputLineage | undefined>();
+  function lineageOf(command: string, facts: CommandFacts): OutputLineage | undefined {
     if (facts.statementType !== 'SELECT' || facts.analysis?.dialect !== 'postgres') return undefined;
     if (command.length > MAX_LINEAGE_TEXT) return outputLineage(command);
     if (lineages.has(command)) return lineages.get(command);
@@ -67,6 +69,11 @@ export function responseMasking(connections: readonly ConnectionConfig[], env: R
     return l;
   }
 
+  function lineageFor(command: string, facts: CommandFacts, result: ResultSet): Lineage | undefined {
+    const l = lineageOf(command, facts);
+    return l ? withStarColumns(l, result.columns.map((c) => c.name)) : undefined;
+  }
+
   return {
     mask(connection, command, facts, identity, result) {
       const m = byName.get(connection);
@@ -75,13 +82,16 @@ export function responseMasking(connections: readonly ConnectionConfig[], env: R
       const masker = createRowMasker({
         columns: result.columns.map((c) => c.name),
         rules: m.rules,
-        lineage: m.rules.lineage ? lineageOf(command, facts) : undefined,
+        lineage: m.rules.lineage ? lineageFor(command, facts, result) : undefined,
         key: m.key,
-        unmask: unmaskedBy !== undefined,
       });
       const rows: (readonly ResultValue[])[] = new Array<readonly ResultValue[]>(result.rows.length);
       for (let i = 0; i < result.rows.length; i++) rows[i] = masker.maskRow(result.rows[i] ?? []) as ResultValue[];
-      return { result: { ...result, rows }, summary: masker.summary(), ...(unmaskedBy !== undefined ? { unmaskedBy } : {}) };
+      const masked = { ...result, rows };
+      const summary = masker.summary();
+      // Break glass: the caller gets the raw rows; the event still records the masked ones.
+      if (unmaskedBy !== undefined) return { result, recorded: masked, summary: { ...summary, unmasked: true }, unmaskedBy };
+      return { result: masked, recorded: masked, summary };
     },
     maskMessage(connection, message, identity) {
       const m = byName.get(connection);
