@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { isPcxError } from '@portcullis/common';
 import { AccessEvent, DecisionEffect, SubjectKind, decodeEvent, encodeEvent } from '@portcullis/proto';
+import { pb } from '@portcullis/proto';
 import { alertToRow, approvalToRow, decisionToRow, eventToRow, EVENT_COLUMNS, TABLE_COLUMNS } from '../src/index.js';
 import { fullEvent, ocsfFinding, T0 } from './fixtures/events.js';
 
@@ -124,10 +125,14 @@ describe('decisionToRow', () => {
 });
 
 describe('approvalToRow', () => {
-  it('takes id, status and time from the JSON, falling back to key and record time', () => {
-    expect(approvalToRow('{"approval_id":"ap1","status":"approved","updated_at":7}', 'k', 9)).toEqual({ approval_id: 'ap1', status: 'approved', time: 7, raw: '{"approval_id":"ap1","status":"approved","updated_at":7}' });
-    expect(approvalToRow('{"status":"pending"}', 'ap2', 9)).toMatchObject({ approval_id: 'ap2', time: 9 });
-    expect(() => approvalToRow('[1]', 'k', 9)).toThrow(/object/);
+  const state = (o: Parameters<typeof pb.ApprovalState.encode>[0]): Uint8Array => pb.ApprovalState.encode(o).finish();
+  it('maps an ApprovalState: id from the request, else the key; latest state by updated_at', () => {
+    const row = approvalToRow(state({ request: { approvalId: 'ap1', connection: 'demo', requester: 'agent:a' }, status: pb.ApprovalStatus.APPROVAL_STATUS_APPROVED, updatedAt: 7 }), 'k', 9);
+    expect(row).toMatchObject({ approval_id: 'ap1', status: 'approved', time: 7 });
+    expect(JSON.parse(row.raw)).toMatchObject({ request: { approvalId: 'ap1', connection: 'demo' }, status: 'APPROVAL_STATUS_APPROVED' });
+    expect(approvalToRow(state({ status: pb.ApprovalStatus.APPROVAL_STATUS_PENDING }), 'ap2', 9)).toMatchObject({ approval_id: 'ap2', status: 'pending', time: 9 });
+    expect(() => approvalToRow(state({ status: 1 }), null, 9)).toThrow(/no id/);
+    expect(() => approvalToRow(Buffer.from('{"not":"protobuf"}'), 'k', 9)).toThrow(/ApprovalState/);
   });
 });
 
@@ -138,7 +143,7 @@ describe('TABLE_COLUMNS', () => {
       events: eventToRow(fullEvent()),
       alerts: alertToRow(JSON.stringify(ocsfFinding('a')), 'a'),
       decisions: decisionToRow('credential:x', null, at),
-      approvals: approvalToRow('{"id":"x"}', null, 1),
+      approvals: approvalToRow(pb.ApprovalState.encode({ request: { approvalId: 'x' } }).finish(), null, 1),
     };
     for (const [table, row] of Object.entries(samples)) {
       const columns = TABLE_COLUMNS[table as keyof typeof TABLE_COLUMNS];

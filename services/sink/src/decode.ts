@@ -28,7 +28,7 @@ export function decodeRecord(table: SinkTable, r: BusRecord): Decoded {
       case 'approvals':
         // Compaction's delete marker on approvals carries nothing to record.
         if (!r.value) return { kind: 'skip', reason: 'tombstone' };
-        return { kind: 'row', row: approvalToRow(utf8.decode(r.value), key, r.timestamp) };
+        return { kind: 'row', row: approvalToRow(r.value, key, r.timestamp) };
     }
   } catch (e) {
     return { kind: 'dead', reason: e instanceof Error ? e.message : String(e) };

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { DeadLetter, encodeDecision, encodeEvent } from '@portcullis/proto';
+import { DeadLetter, encodeDecision, encodeEvent, pb } from '@portcullis/proto';
 import type { BusRecord } from '@portcullis/bus';
 import { backoffMs, deadLetterRecord, decodeRecord, PartitionProgress, tableForTopic, defaultSinkTopics } from '../src/index.js';
 
@@ -15,7 +15,7 @@ describe('decodeRecord', () => {
     expect(decodeRecord('alerts', rec('0', Buffer.from(alert)))).toMatchObject({ kind: 'row', row: { alert_id: 'al', raw: alert } });
     expect(decodeRecord('decisions', rec('3', encodeDecision({ decisionId: 'd', subject: 'credential:x' }), 'credential:x'))).toMatchObject({ kind: 'row', row: { decision_id: 'd', kafka_offset: '3', lifted: false } });
     expect(decodeRecord('decisions', rec('4', null, 'credential:x'))).toMatchObject({ kind: 'row', row: { lifted: true, subject: 'credential:x' } });
-    expect(decodeRecord('approvals', rec('0', Buffer.from('{"status":"approved"}'), 'ap1'))).toMatchObject({ kind: 'row', row: { approval_id: 'ap1' } });
+    expect(decodeRecord('approvals', rec('0', Buffer.from(pb.ApprovalState.encode({ status: pb.ApprovalStatus.APPROVAL_STATUS_APPROVED }).finish()), 'ap1'))).toMatchObject({ kind: 'row', row: { approval_id: 'ap1' } });
     expect(decodeRecord('approvals', rec('0', null))).toEqual({ kind: 'skip', reason: 'tombstone' });
   });
 

@@ -6,7 +6,7 @@ import { drainPending } from 'chdb';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { busSchema, createLogger, MetricsRegistry, sinkSchema, storeSchema, uuidv7, type TopicSpec } from '@portcullis/common';
 import { createBus, type Bus } from '@portcullis/bus';
-import { DeadLetter, encodeDecision, encodeEvent, Phase, type IAccessEvent } from '@portcullis/proto';
+import { DeadLetter, encodeDecision, encodeEvent, pb, Phase, type IAccessEvent } from '@portcullis/proto';
 import { countFinal, createStoreClient, migrate, query, type ClickHouseClient } from '@portcullis/store';
 import { runSink, type SinkHandle, type SinkTopics } from '../src/index.js';
 import { kafkaBrokers, uniqueTopic } from '../../../test/support/kafka.js';
@@ -219,7 +219,7 @@ describe('sink: Kafka → chdb', () => {
       const subject = `agent:memory-${uuidv7()}`;
       const p = await memory.producer();
       await p.send(topics.events, events(subject, 40).map((e) => ({ key: subject, value: encodeEvent(e) })));
-      await p.send(topics.approvals, [{ key: 'ap-1', value: Buffer.from('{"status":"approved"}') }]);
+      await p.send(topics.approvals, [{ key: 'ap-1', value: Buffer.from(pb.ApprovalState.encode({ request: { approvalId: 'ap-1' }, status: pb.ApprovalStatus.APPROVAL_STATUS_APPROVED, updatedAt: Date.now() }).finish()) }]);
       await p.close();
       const config = sinkSchema.parse({ groupId: 'sink-memory', batchRows: 16, flushMs: 20 });
       const sink = await runSink({ bus: memory, client, database: db, config, logger, metrics: new MetricsRegistry(), topics });

@@ -1,6 +1,7 @@
 import { PcxError } from '@portcullis/common';
+import { pb } from '@portcullis/proto';
 
-/** One row of `approvals`. The approvals contract is JSON until its own issue lands. */
+/** One row of `approvals`: the latest state of one approval (ReplacingMergeTree on time). */
 export interface ApprovalRow {
   approval_id: string;
   time: number;
@@ -12,21 +13,22 @@ export interface ApprovalRow {
 export const APPROVAL_COLUMNS = ['approval_id', 'time', 'status', 'raw'] as const satisfies ReadonlyArray<keyof ApprovalRow>;
 
 /**
- * Maps an approvals record (JSON) to a row: id from `approval_id` or `id`, else the key;
- * status from `status`; time (the version: latest wins) from `updated_at` or `time`,
- * else the record timestamp.
+ * Maps an ApprovalState record of portcullis.approvals (protobuf: the request, its votes
+ * and status; the topic is compacted, so each record is the whole state) to a row: id
+ * from the request, else the key; time (the version: latest wins) from updated_at, else
+ * the record timestamp; status as a lower-case word; raw as JSON with enum names.
  */
-export function approvalToRow(text: string, key: string | null, timestamp: number): ApprovalRow {
-  let parsed: unknown;
+export function approvalToRow(bytes: Uint8Array, key: string | null, timestamp: number): ApprovalRow {
+  let m: InstanceType<typeof pb.ApprovalState>;
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new PcxError('PCX_BAD_REQUEST', 'approval is not JSON');
+    m = pb.ApprovalState.decode(bytes);
+  } catch (e) {
+    throw new PcxError('PCX_BAD_REQUEST', `approval is not an ApprovalState: ${(e as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new PcxError('PCX_BAD_REQUEST', 'approval is not a JSON object');
-  const a = parsed as Record<string, unknown>;
-  const id = [a.approval_id, a.id, key].find((v): v is string => typeof v === 'string' && v !== '');
+  const id = m.request?.approvalId || key;
   if (!id) throw new PcxError('PCX_BAD_REQUEST', 'approval has no id');
-  const t = [a.updated_at, a.time].find((v): v is number => typeof v === 'number' && v > 0);
-  return { approval_id: id, time: t ?? timestamp, status: typeof a.status === 'string' ? a.status : '', raw: text };
+  const status = (pb.ApprovalStatus[m.status] ?? 'APPROVAL_STATUS_UNSPECIFIED').replace(/^APPROVAL_STATUS_/, '').toLowerCase();
+  const raw = JSON.stringify(pb.ApprovalState.toObject(m, { enums: String, longs: Number }));
+  const updated = Number(m.updatedAt);
+  return { approval_id: id, time: updated > 0 ? updated : timestamp, status, raw };
 }
