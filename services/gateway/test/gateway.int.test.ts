@@ -48,9 +48,12 @@ function config() {
         { name: 'audited', kind: 'postgres', url: '${env:PG_MAIN}', audit: 'strict', grants: [{ group: 'etl', access: 'admin' }] },
         // Default deny: no grants admits nobody.
         { name: 'nogrants', kind: 'postgres', url: '${env:PG_MAIN}' },
+        { name: 'masked', kind: 'postgres', url: '${env:PG_MAIN}', grants: [{ group: 'etl', access: 'admin' }], masking: { detectors: { email: 'redact' } } },
+        { name: 'held', kind: 'postgres', url: '${env:PG_MAIN}', grants: [{ group: 'etl', access: 'admin' }] },
         { name: 'private', kind: 'postgres', url: '${env:PG_MAIN}', grants: [{ subject: 'someone-else', access: 'admin' }] },
       ],
       limits: { maxCommandBytes: 4096, maxEventPayloadBytes: 2048, maxResultRows: 50 },
+      approvals: { rules: [{ id: 'hold-held', when: { connections: ['held'] }, approverGroups: ['dba'] }] },
       spool: { dir: spoolDir },
     },
   });
@@ -275,6 +278,8 @@ describe('gateway over gRPC against Postgres', () => {
       { name: 'down', kind: 'postgres', access: 'admin' },
       { name: 'ro', kind: 'postgres', access: 'read' },
       { name: 'audited', kind: 'postgres', access: 'admin' },
+      { name: 'masked', kind: 'postgres', access: 'admin' },
+      { name: 'held', kind: 'postgres', access: 'admin' },
     ]);
     const wrong = createGatewayClient(`127.0.0.1:${gateway.grpcPort}`, 'bad');
     expect((await denial(wrong.listConnections())).code).toBe('PCX_AUTH_INVALID');
@@ -292,6 +297,29 @@ describe('gateway over gRPC against Postgres', () => {
     expect(metrics).toContain('portcullis_gateway_decisions 1');
     expect(metrics).toMatch(/portcullis_gateway_publisher\{field="delivered"\} [1-9]/);
     expect((await fetch(`http://127.0.0.1:${gateway.adminPort}/nope`)).status).toBe(404);
+  });
+
+  it('guardrail denial, masking, approval hold and a cancelled command answer nothing of the credential', async () => {
+    const shown: string[] = [];
+    const guard = await denial(a.exec('main', `DROP TABLE ${schema}.items`));
+    expect(guard.code).toBe('PCX_GUARDRAIL_DENIED');
+    const masked = await a.exec('masked', "SELECT 'someone@example.com' AS e, current_user AS u");
+    expect(masked.rows?.[0]?.values?.[0]).toEqual({ text: '[REDACTED:email]' });
+    const maskedErr = await denial(a.exec('masked', "SELECT 'someone@example.com'::int"));
+    const held = await denial(a.exec('held', 'select 1'));
+    expect(held.code).toBe('PCX_APPROVAL_REQUIRED');
+    const session = uniqueName('canary-session');
+    const running = a.exec('main', 'SELECT pg_sleep(10)', { sessionId: session }).then(
+      () => undefined,
+      (e: unknown) => e as PcxError,
+    );
+    await eventually(async () => ((await withPg((c) => c.query(`SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = 'SELECT pg_sleep(10)'`))).rowCount ? true : undefined), 'the sleep to run');
+    await publishDecision(`session:${session}`, { decisionId: 'dec-canary', source: 'soc' });
+    const cancelled = await running;
+    expect(cancelled?.code).toBe('PCX_BLOCKED_BY_DECISION');
+    for (const e of [guard, maskedErr, held, cancelled]) shown.push(JSON.stringify({ m: e?.message, c: e?.context }));
+    shown.push(JSON.stringify(masked));
+    for (const s of shown) expect(s).not.toContain(CANARY);
   });
 
   it('no response, event or log line contains the credential canary', async () => {
