@@ -36,7 +36,13 @@ export function embeddedConfig(base: PortcullisConfig, choices: EmbeddedChoices)
         url: `\${env:${DEMO_URL_ENV}}`,
         display: 'demo (PGlite)',
         pool: { max: choices.demo.poolMax },
+        // Default deny: the demo agent is granted write; guardrails, not a read-only grant, stop destructive statements.
         grants: [{ subject: DEMO_SUBJECT, access: 'write' }],
+        // PII columns by name (and through aliases/expressions by lineage), and every value detector: last four kept.
+        masking: {
+          columns: ['ssn', 'card_number', 'iban', 'email', 'phone'].map((c) => ({ column: c, label: c === 'card_number' ? 'card' : c, action: 'partial' })),
+          defaultAction: 'partial',
+        },
       }),
     );
     tokens.push(serviceTokenSchema.parse({ id: DEMO_TOKEN_ID, subject: DEMO_SUBJECT, kind: 'agent', sha256: choices.demo.tokenSha256 }));
