@@ -189,8 +189,9 @@ function sourcesOf(val: Node, scope: ReadonlyMap<string, Relation>): SourceColum
   while (stack.length > 0 && visited < MAX_NODES) {
     const v = stack.pop();
     visited++;
+    // Children pushed in reverse, so sources come out in the order the text names them.
     if (Array.isArray(v)) {
-      for (const x of v) stack.push(x);
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
       continue;
     }
     const n = obj(v);
@@ -200,7 +201,11 @@ function sourcesOf(val: Node, scope: ReadonlyMap<string, Relation>): SourceColum
       out.push(...resolve(arr(col['fields']), scope));
       continue;
     }
-    for (const x of Object.values(n)) if (x !== null && typeof x === 'object') stack.push(x);
+    const children = Object.values(n);
+    for (let i = children.length - 1; i >= 0; i--) {
+      const x = children[i];
+      if (x !== null && typeof x === 'object') stack.push(x);
+    }
   }
   return out;
 }
