@@ -7,7 +7,7 @@ import { toGrpcStatus } from './status.js';
 import { fromProtoValue, toExecResponse } from './values.js';
 
 /** Handlers only translate: wire → pipeline input, pipeline output or error → wire. */
-export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger, waitApproval?: IGatewayServer['waitApproval']): IGatewayServer {
+export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger, waitApproval?: IGatewayServer['waitApproval'], reportManifest?: IGatewayServer['reportManifest']): IGatewayServer {
   function fail<T>(callback: sendUnaryData<T>, e: unknown): void {
     if (!(e instanceof PcxError)) logger.error({ err: e instanceof Error ? e.name : typeof e }, 'unexpected error in gateway handler');
     callback(toGrpcStatus(e), null);
@@ -40,6 +40,13 @@ export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger, waitAppr
       ((call) => {
         call.emit('error', toGrpcStatus(new PcxError('PCX_NOT_FOUND', 'approvals are not enabled on this gateway')));
       }),
+    // ── manifests (src/manifests): the agent's runtime manifest for the config-drift detector
+    reportManifest:
+      reportManifest ??
+      ((_call, callback) => {
+        callback(toGrpcStatus(new PcxError('PCX_NOT_FOUND', 'manifest reports are not enabled on this gateway')), null);
+      }),
+    // ── end manifests
   };
 }
 
