@@ -170,6 +170,17 @@ export const gatewaySchema = z
       .strict()
       .default({}),
     approvals: approvalsSchema.default({}),
+    // ── config drift (services/gateway/src/config-changes): who may file change requests on portcullis.changes
+    changes: z
+      .object({
+        /** Groups whose members may file and withdraw change requests (POST/DELETE /changes); empty = nobody. */
+        approverGroups: z.array(z.string().min(1)).default([]),
+        /** Longest window a change request may span. */
+        maxWindowMs: z.number().int().min(1).default(30 * 86_400_000),
+      })
+      .strict()
+      .default({}),
+    // ── end config drift
   })
   .strict()
   .superRefine((g, ctx) => {
@@ -386,6 +397,25 @@ export const riskAggregationSchema = z
   })
   .strict();
 
+// ── config drift (detectors/src/scorers/config-drift.ts)
+export const configDriftSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Ask the gateways to block the agent (identity:<subject>) on a critical finding. */
+    block: z.boolean().default(true),
+    blockTtlMs: z.number().int().min(0).default(3_600_000),
+    /** A change request counts for events up to this long before its created_at (clock skew between gateways). */
+    clockSkewMs: z.number().int().min(0).default(60_000),
+    /** Endpoints remembered per agent as seen (least recently seen are evicted). */
+    maxKnownEndpoints: z.number().int().min(1).default(256),
+    /** An agent or gateway not heard from for this long is forgotten (its next report is a new baseline). */
+    baselineTtlMs: z.number().int().min(1).default(90 * 86_400_000),
+    /** Variable names treated as secret-bearing even when the agent does not flag them (case-insensitive regex). */
+    secretNamePattern: z.string().default('(SECRET|TOKEN|PASSW(OR)?D|PWD|API_?KEY|PRIVATE_?KEY|CREDENTIAL|AUTH|DSN|CONN(ECTION)?_?STR)'),
+  })
+  .strict();
+// ── end config drift
+
 export const detectorsSchema = z
   .object({
     groupId: z.string().default('portcullis-detectors'),
@@ -409,6 +439,7 @@ export const detectorsSchema = z
     timing: timingSchema.default({}),
     dataLeakage: dataLeakageSchema.default({}),
     riskAggregation: riskAggregationSchema.default({}),
+    configDrift: configDriftSchema.default({}),
   })
   .strict();
 
@@ -450,4 +481,6 @@ export type TimingConfig = DetectorsConfig['timing'];
 export type TimingAgentConfig = TimingConfig['agents'][string];
 export type DataLeakageConfig = DetectorsConfig['dataLeakage'];
 export type RiskAggregationConfig = DetectorsConfig['riskAggregation'];
+export type ConfigDriftConfig = DetectorsConfig['configDrift'];
+export type ChangesConfig = GatewayConfig['changes'];
 export type SinkConfig = PortcullisConfig['sink'];
