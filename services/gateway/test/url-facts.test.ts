@@ -56,10 +56,10 @@ describe('validateCommand', () => {
 
 describe('accessFor', () => {
   const id = { subject: 'a', kind: 'agent' as const, groups: ['etl'], credentialId: 't', issuer: 'i' };
-  it('takes the strongest matching grant, none when nothing matches, admin when there are no grants', () => {
+  it('takes the strongest matching grant, none when nothing matches, and none when there are no grants (default deny)', () => {
     expect(accessFor(id, [{ subject: 'a', access: 'read' }, { group: 'etl', access: 'write' }])).toBe('write');
     expect(accessFor(id, [{ subject: 'b', access: 'admin' }])).toBeUndefined();
-    expect(accessFor(id, [])).toBe('admin');
+    expect(accessFor(id, [])).toBeUndefined();
   });
 });
 
