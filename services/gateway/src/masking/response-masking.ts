@@ -29,10 +29,6 @@ export interface ResponseMasking {
   maskMessage(connection: string, message: string, identity: Identity): string;
 }
 
-/** Lineage is parsed once per statement text; bounded. */
-const LINEAGE_CACHE = 2_000;
-const MAX_LINEAGE_TEXT = 8_192;
-
 /**
  * Per-connection masking from config, validated at start (rules by the masking package's
  * schema, the token key resolved from its reference). Each result is masked row by row
@@ -55,17 +51,15 @@ export function responseMasking(connections: readonly ConnectionConfig[], env: R
     byName.set(c.name, { rules, key: secret, unmaskGroups });
   });
 
-  const lineages = new Map<string, OutputLineage | undefined>();
+  // Keyed by the shared analysis: lineage depends on the statement's shape, not its literals,
+  // so a seen shape is parsed for lineage once. Texts without an analysis are parsed per call.
+  const lineages = new WeakMap<object, OutputLineage | null>();
   function lineageOf(command: string, facts: CommandFacts): OutputLineage | undefined {
     if (facts.statementType !== 'SELECT' || facts.analysis?.dialect !== 'postgres') return undefined;
-    if (command.length > MAX_LINEAGE_TEXT) return outputLineage(command);
-    if (lineages.has(command)) return lineages.get(command);
+    const known = lineages.get(facts.analysis);
+    if (known !== undefined) return known ?? undefined;
     const l = outputLineage(command);
-    if (lineages.size >= LINEAGE_CACHE) {
-      const oldest = lineages.keys().next();
-      if (!oldest.done) lineages.delete(oldest.value);
-    }
-    lineages.set(command, l);
+    lineages.set(facts.analysis, l ?? null);
     return l;
   }
 
