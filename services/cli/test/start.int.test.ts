@@ -61,14 +61,17 @@ describe('portcullis start (embedded)', () => {
     expect(r.stdout.split('\n')).toEqual([' count', '-------', '  1000', '(1 row)', '']);
   });
 
-  it('exec --json prints columns and rows, NULL as null', async () => {
+  it('exec --json prints columns and rows, NULL as null, with the demo PII masked', async () => {
     const r = await runCli(['exec', ...state, '--connection', 'demo', '--json', '--host', 'ci-runner', 'select id, email, null as nothing from customers order by id limit 2']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { columns: Array<{ name: string }>; rows: unknown[][]; rowCount: number };
     expect(out.columns.map((c) => c.name)).toEqual(['id', 'email', 'nothing']);
     expect(out.rowCount).toBe(2);
     expect(out.rows[0]?.[0]).toBe(1);
-    expect(out.rows[0]?.[1]).toMatch(/@example\.(com|org|net)$/);
+    // The demo connection masks emails (partial: the last four characters survive).
+    const email = String(out.rows[0]?.[1]);
+    expect(email).toContain('*');
+    expect(email.replace(/[^a-z0-9]/gi, '').length).toBeLessThanOrEqual(4);
     expect(out.rows[0]?.[2]).toBeNull();
   });
 
