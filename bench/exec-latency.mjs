@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { createGatewayClient } from '@portcullis/gateway';
+import { fileURLToPath } from 'node:url';
 import { measure, newToken, report, startCli, summarize, tempDir, writeConfig } from './lib.mjs';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '5000' }, bus: { type: 'string', default: 'memory' } } });
@@ -38,6 +39,8 @@ bus:
 `,
 );
 const gw = await startCli(['gateway', '--config', config], { BENCH_PG_URL: pgUrl });
+const echo = await startCli([], {}, /echo ready/, fileURLToPath(new URL('./grpc-echo-server.mjs', import.meta.url)));
+const echoClient = createGatewayClient(`127.0.0.1:${/port=(\d+)/.exec(echo.line)?.[1]}`, token);
 const grpc = /grpc=([^\s]+)/.exec(gw.line)?.[1];
 const client = createGatewayClient(grpc, token, { host: 'bench-host' });
 const sql = 'select id, name from bench_exec where id = $1';
@@ -53,6 +56,7 @@ try {
     const g1 = await measure(half, concurrency, (i) => client.exec('bench', sql, { params: [(i % 100) + 1] }));
     const d2 = await measure(N - half, concurrency, (i) => direct.query(sql, [(i % 100) + 1]));
     const g2 = await measure(N - half, concurrency, (i) => client.exec('bench', sql, { params: [(i % 100) + 1] }));
+    const e = summarize(await measure(N, concurrency, (i) => echoClient.exec('bench', sql, { params: [(i % 100) + 1] })));
     const d = summarize([...d1, ...d2]);
     const g = summarize([...g1, ...g2]);
     for (const p of ['p50', 'p99']) {
@@ -64,6 +68,8 @@ try {
         baselineValue: d[p] * 1000,
         ratio: g[p] / d[p],
         gateway: g[p] * 1000,
+        // The transport floor: a gRPC server (own process) that answers Exec at once.
+        grpcEchoFloor: e[p] * 1000,
         n: N,
         bus: values.bus,
       });
@@ -71,6 +77,8 @@ try {
   }
 } finally {
   client.close();
+  echoClient.close();
+  await echo.stop();
   await gw.stop();
   await direct.end();
 }

@@ -47,10 +47,10 @@ export function writeConfig(dir, yamlText) {
   return path;
 }
 
-/** Starts `portcullis <args>` and resolves once it prints a line matching `ready`. */
-export function startCli(args, env, ready = /portcullis .*ready/) {
+/** Starts `portcullis <args>` (or another script) and resolves once it prints a line matching `ready`. */
+export function startCli(args, env, ready = /portcullis .*ready/, script = CLI) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`not ready after 60 s: ${out}\n${err}`)), 60_000);
