@@ -1,4 +1,4 @@
-export type { Scorer, ScoreResult, Finding, SubjectRef, SubjectKindName, SeverityName, AnalyticKind } from './scorer.js';
+export type { Scorer, SideInput, ScoreResult, Finding, SubjectRef, SubjectKindName, SeverityName, AnalyticKind } from './scorer.js';
 export { subjectString } from './scorer.js';
 export {
   CREDENTIAL_ORIGIN,
@@ -32,3 +32,6 @@ export { deterministicId, alertIdOf } from './alerts/ids.js';
 export { DetectorCore, DEFAULT_CORE_OPTIONS, type CoreOptions, type InputRecord, type OutRecord, type BatchResult } from './runtime/core.js';
 export { runDetectors, DEFAULT_DETECTOR_TOPICS, type RunDetectorsOptions, type DetectorRuntime, type DetectorStats, type DetectorTopics } from './runtime/run-detectors.js';
 export { stateKey, recentAlertsKey, parseChangelogKey } from './runtime/changelog-keys.js';
+export { CONFIG_DRIFT, createConfigDriftScorer, scoreConfigDrift, driftKey, type ConfigDriftScorer, type ConfigDriftState, type ConfigDriftSettings, type AgentBaseline, type GatewayBaseline, type EnvEntry } from './scorers/config-drift.js';
+export { ChangesView, parseChangeRequest, scopeMatches, type ApprovedChange, type ChangeKindName, type ChangesViewStats } from './changes/changes-view.js';
+export { SideInputFeed, peekPhase } from './runtime/side-inputs.js';

@@ -29,6 +29,25 @@ export interface Scorer<S> {
   sizeOf?(state: S): number;
   serialize(state: S): Buffer;
   deserialize(b: Buffer): S;
+  /**
+   * Compacted topics this scorer reads as views (config drift: portcullis.changes). The
+   * runtime feeds every record of each to `apply` in topic order, and before scoring a
+   * batch holding an event of the input's `phases`, waits until the view has caught up with
+   * the topic's end, so a record published before the event is in the view when it is scored.
+   */
+  readonly sideInputs?: readonly SideInput[];
+}
+
+/** A compacted topic folded into a read-only view that a scorer reads while scoring. */
+export interface SideInput {
+  readonly topic: string;
+  /** One record (null value = tombstone). Returns why the record was ignored, if it was. */
+  apply(key: string, value: Buffer | null): string | undefined;
+  /**
+   * The event phases scored against this view (AccessEvent.phase numbers). The runtime
+   * waits for the view to catch up only before batches holding one; absent = every batch.
+   */
+  readonly phases?: readonly number[];
 }
 
 export interface ScoreResult<S> {

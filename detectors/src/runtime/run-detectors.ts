@@ -4,6 +4,7 @@ import type { Scorer } from '../scorer.js';
 import { DetectorCore, type BatchResult, type CoreOptions, type OutRecord } from './core.js';
 import { detectorMetrics } from './metrics.js';
 import { PublishGate } from './publish-gate.js';
+import { SideInputFeed } from './side-inputs.js';
 
 /** Topic names, injectable so tests (and side-by-side deployments) can use their own. */
 export interface DetectorTopics {
@@ -41,6 +42,8 @@ export interface RunDetectorsOptions {
   maxPendingRecords?: number;
   /** How often lag is sampled (wall clock; it is an operational metric, not a detection input). */
   lagIntervalMs?: number;
+  /** Longest a batch waits for the scorers' side inputs to catch up before it is scored anyway. Default 5000. */
+  sideInputTimeoutMs?: number;
 }
 
 export interface DetectorStats {
@@ -90,6 +93,37 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
 
   await bus.ensureTopics(topicLayout(topics, scorers, options.partitions ?? {}));
   const producer: BusProducer = await bus.producer({ idempotent: true });
+
+  // ── side inputs (src/runtime/side-inputs.ts): compacted topics some scorers read as views
+  const sideScorers = scorers.filter((s) => (s.sideInputs?.length ?? 0) > 0);
+  const sideIgnored = options.metrics?.counter('portcullis_detector_side_input_ignored_total', 'Side-input records a scorer ignored (malformed), per topic.');
+  const sideTimeouts = options.metrics?.counter('portcullis_detector_side_input_timeouts_total', 'Batches scored before their side inputs caught up.');
+  let sideLogged = false;
+  const sides =
+    sideScorers.length === 0
+      ? undefined
+      : new SideInputFeed(
+          bus,
+          sideScorers.flatMap((s) => s.sideInputs ?? []),
+          {
+            groupId,
+            logger,
+            catchUpTimeoutMs: options.sideInputTimeoutMs ?? 5_000,
+            onIgnored: (topic, reason) => {
+              sideIgnored?.inc({ topic });
+              if (!sideLogged) {
+                sideLogged = true; // once; the counter has the rest
+                logger.warn({ topic, reason }, 'side-input record ignored');
+              }
+            },
+            onTimeout: () => sideTimeouts?.inc(),
+          },
+        );
+  if (sides) {
+    await bus.ensureTopics(sides.topics.map((name) => ({ name, partitions: 1, cleanupPolicy: 'compact' as const })));
+    await sides.start();
+  }
+  // ── end side inputs
 
   const counts = { events: 0, alerts: 0, decisions: 0, suppressed: 0, deadLetters: 0, publishFailures: 0 };
   let lag: DetectorStats['lag'] = [];
@@ -143,6 +177,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
 
   const handler = async (batch: BusBatch): Promise<void> => {
     if (!core.has(batch.partition)) await restore([batch.partition]);
+    if (sides?.wants(batch.records)) await sides.catchUp(); // side inputs: views current before scoring
     const out = core.process(batch.partition, batch.records);
     let records = out.alerts.length + out.decisions.length + out.deadLetters.length;
     for (const c of out.changelog.values()) records += c.length;
@@ -212,6 +247,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
       closed = true;
       clearInterval(lagTimer);
       await sub.close();
+      await sides?.close();
       await producer.close();
       for (const p of core.assignedPartitions()) core.revoke(p);
     },

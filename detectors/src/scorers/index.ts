@@ -1,5 +1,6 @@
-import type { DetectorsConfig } from '@portcullis/common';
+import { Topics, type DetectorsConfig } from '@portcullis/common';
 import type { Scorer } from '../scorer.js';
+import { createConfigDriftScorer } from './config-drift.js';
 import { createCredentialOriginScorer } from './credential-origin.js';
 
 /**
@@ -9,5 +10,6 @@ import { createCredentialOriginScorer } from './credential-origin.js';
 export function createScorers(config: DetectorsConfig): Scorer<unknown>[] {
   const scorers: Scorer<unknown>[] = [];
   if (config.credentialOrigin.enabled) scorers.push(createCredentialOriginScorer(config.credentialOrigin) as Scorer<unknown>);
+  if (config.configDrift.enabled) scorers.push(createConfigDriftScorer(config.configDrift, { changesTopic: Topics.changes }) as Scorer<unknown>);
   return scorers;
 }
