@@ -1,0 +1,10 @@
+export { prng, fork, type Rand } from './random.js';
+export { generateFleet, originsOf, ROLES, SENSITIVE_TABLES, type Agent, type RoleName, type TableUse, type OriginSpec } from './fleet.js';
+export { normalTraffic, sessionStarts, type TrafficOptions } from './traffic.js';
+export { injectActions, INJECTION_KINDS, EXPECTED_DETECTOR, type Injection, type InjectionKind, type InjectionPlan } from './injections.js';
+export { generateScenario, operatorConfig, DEFAULT_START, type Scenario, type ScenarioOptions } from './scenario.js';
+export { scorersFor } from './scorers.js';
+export { parseAlert, parseDecision, latestAlerts, type SeenAlert, type SeenDecision } from './outcomes.js';
+export { runThroughBus, runThroughCore, perturbDelivery, runSuffix, type RunOutput, type BusRunOptions } from './run.js';
+export { evaluate, formatReport, formatDuration, missingDecisions, table, type EvaluationReport, type EvaluateOptions, type DetectorScore, type InjectionOutcome } from './evaluate.js';
+export { MINUTE, HOUR, DAY, WEEK } from './time.js';
