@@ -6,6 +6,8 @@ import { createSpoolingPublisher, type Bus } from '@portcullis/bus';
 import { startAdminServer, stopAdminServer } from './admin/http.js';
 import { withApprovalRules } from './approvals/rules.js';
 import { startApprovals, type ApprovalsRuntime } from './approvals/runtime.js';
+import { startConfigChanges, type ConfigChangesRuntime } from './config-changes/runtime.js';
+import { reportManifestHandler } from './manifests/report-manifest.js';
 import type { CommandAnalyzer } from './analysis/command-analyzer.js';
 import { PolicyAnalyzer } from './analysis/policy-analyzer.js';
 import { startDecisionFeed, type DecisionFeed } from './decisions/decision-loader.js';
@@ -34,7 +36,7 @@ export interface GatewayOptions {
   readonly logger: Logger;
   readonly metrics: MetricsRegistry;
   /** Topic names, defaulting to Topics; tests use unique ones. */
-  readonly topics?: { readonly events?: string; readonly decisions?: string; readonly approvals?: string };
+  readonly topics?: { readonly events?: string; readonly decisions?: string; readonly approvals?: string; readonly changes?: string };
   /** Defaults to gateway.identity (OIDC) and gateway.tokens (service tokens), see src/identity/from-config.ts. */
   readonly authenticator?: Authenticator;
   /** Defaults to the guardrails of each connection (src/policy/guardrail-policy.ts); approval rules wrap it. */
@@ -55,6 +57,8 @@ export interface Gateway {
   readonly decisionView: DecisionView;
   /** The approvals module (after start). */
   readonly approvals: ApprovalsRuntime | undefined;
+  /** Change requests and this gateway's config digest (after start). */
+  readonly configChanges: ConfigChangesRuntime | undefined;
   /** Resolves credentials, rebuilds the decision view, then binds gRPC and admin HTTP. */
   start(): Promise<void>;
   /** Stops serving, then closes the decision feed, the publisher it made, and the pools. */
@@ -70,6 +74,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     events: options.topics?.events ?? Topics.events,
     decisions: options.topics?.decisions ?? Topics.decisions,
     approvals: options.topics?.approvals ?? Topics.approvals,
+    changes: options.topics?.changes ?? Topics.changes,
   };
   const decisionView = new DecisionView(config.environment);
   const inFlight = new InFlight();
@@ -86,6 +91,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   let connections: Map<string, PipelineConnection> | undefined;
   let ownPublisher: EventPublisher | undefined;
   let approvals: ApprovalsRuntime | undefined;
+  let configChanges: ConfigChangesRuntime | undefined;
 
   async function ensureTopics(): Promise<void> {
     const specs = topicSpecs(config.bus.partitions);
@@ -96,6 +102,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (decisions) wanted.push({ ...decisions, name: topics.decisions });
     const approvalSpec = specs.find((s) => s.name === Topics.approvals);
     if (approvalSpec) wanted.push({ ...approvalSpec, name: topics.approvals });
+    const changesSpec = specs.find((s) => s.name === Topics.changes);
+    if (changesSpec) wanted.push({ ...changesSpec, name: topics.changes });
     await bus.ensureTopics(wanted);
   }
 
@@ -138,6 +146,25 @@ export function createGateway(options: GatewayOptions): Gateway {
         ...(options.now ? { now: options.now } : {}),
       });
 
+      // ── config drift (src/config-changes, src/manifests): change requests, this gateway's config digest
+      configChanges = await startConfigChanges({
+        gateway: gw,
+        changes: gw.changes,
+        facts: new Map([...connections].map(([name, c]) => [name, c.target.facts])),
+        environment: config.environment,
+        bus: outageTolerantBus(bus, () => decisionFeed.status().source === 'topic', logger),
+        changesTopic: topics.changes,
+        eventsTopic: topics.events,
+        publisher,
+        authenticator,
+        logger,
+        metrics: options.metrics,
+        publishTimeoutMs: options.auditTimeoutMs ?? DEFAULT_AUDIT_TIMEOUT_MS,
+        ...(options.now ? { now: options.now } : {}),
+      });
+      const reportManifest = reportManifestHandler({ authenticator, publisher, eventsTopic: topics.events, environment: config.environment, gatewayId: gw.id, logger, ...(options.now ? { now: options.now } : {}) });
+      // ── end config drift
+
       const pipeline = createExecPipeline({
         environment: config.environment,
         gatewayId: gw.id,
@@ -156,7 +183,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         metrics,
         approvals: approvals.gate,
       });
-      grpc = await startGrpcServer(gatewayHandlers(pipeline, logger, approvals.waitApproval), gw.grpc.host, gw.grpc.port, gw.limits.maxCommandBytes);
+      grpc = await startGrpcServer(gatewayHandlers(pipeline, logger, approvals.waitApproval, reportManifest), gw.grpc.host, gw.grpc.port, gw.limits.maxCommandBytes);
       admin = await startAdminServer(
         {
           metrics: options.metrics,
@@ -170,6 +197,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             publisher: publisher.stats(),
           }),
           approvals: approvals.routes,
+          changes: configChanges.routes,
         },
         gw.admin.host,
         gw.admin.port,
@@ -193,6 +221,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     const ap = approvals;
     approvals = undefined;
     await ap?.close();
+    const cc = configChanges;
+    configChanges = undefined;
+    await cc?.close();
     const p = ownPublisher;
     ownPublisher = undefined;
     await p?.close();
@@ -211,6 +242,9 @@ export function createGateway(options: GatewayOptions): Gateway {
     decisionView,
     get approvals() {
       return approvals;
+    },
+    get configChanges() {
+      return configChanges;
     },
     start,
     close,

@@ -15,3 +15,6 @@ export { withApprovalRules, evaluateApprovalRules, compileRules } from './approv
 export type { ApprovalState, ApprovalStatus, ApprovalRequest, ApprovalVote } from './approvals/state.js';
 export type { ApprovalView } from './approvals/admin-routes.js';
 export { encodeApprovalState, decodeApprovalState } from './approvals/codec.js';
+export type { ChangeRequestView, ChangeKindName, ChangeStatusName } from './config-changes/change-request.js';
+export { configDigest, changedSections, type ConfigDigest } from './config-changes/config-digest.js';
+export type { ConfigChangesRuntime } from './config-changes/runtime.js';

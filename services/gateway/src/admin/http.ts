@@ -8,6 +8,8 @@ export interface AdminSources {
   health(): object;
   /** The approvals API under /approvals (src/approvals/admin-routes.ts); absent = 404. */
   readonly approvals?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The change requests API under /changes (src/config-changes/admin-routes.ts); absent = 404. */
+  readonly changes?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** GET /healthz, GET /metrics and the approvals API. Binds loopback unless the config says otherwise. */
@@ -16,6 +18,10 @@ export async function startAdminServer(sources: AdminSources, host: string, port
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (sources.approvals && (path === '/approvals' || path.startsWith('/approvals/'))) {
       sources.approvals(req, res);
+      return;
+    }
+    if (sources.changes && (path === '/changes' || path.startsWith('/changes/'))) {
+      sources.changes(req, res);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
