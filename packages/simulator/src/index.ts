@@ -8,3 +8,6 @@ export { parseAlert, parseDecision, latestAlerts, type SeenAlert, type SeenDecis
 export { runThroughBus, runThroughCore, perturbDelivery, runSuffix, type RunOutput, type BusRunOptions } from './run.js';
 export { evaluate, formatReport, formatDuration, missingDecisions, table, type EvaluationReport, type EvaluateOptions, type DetectorScore, type InjectionOutcome } from './evaluate.js';
 export { MINUTE, HOUR, DAY, WEEK } from './time.js';
+export { rowToEvent, type StoredRow } from './row-event.js';
+export { backtestEvents, formatBacktest, type BacktestReport } from './backtest.js';
+export { readStoredEvents, type QueryRows } from './stored-events.js';

@@ -47,6 +47,10 @@ export function operatorConfig(agents: readonly Agent[], groupId = 'portcullis-d
     credentialOrigin: { block: true },
     commandAnomaly: { block: true, blockSeverity: 'high' },
     timing: {
+      // The default prior (0.1 per hour-of-week bin, 16.8 pseudo-runs in all) keeps an empty
+      // hour of an agent with a few dozen runs a week above oddHourProbability, so its
+      // 3 a.m. run passes unflagged; a fleet with low-volume agents declares a smaller one.
+      histogramPrior: 0.05,
       block: true,
       blockSeverity: 'high',
       agents: Object.fromEntries(agents.map((a) => [a.subject, { timeZone: a.timeZone, cron: [...a.cron], toleranceMinutes: 15 }])),
