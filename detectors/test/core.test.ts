@@ -45,7 +45,9 @@ describe('detector core', () => {
     const core = newCore();
     const out = core.process(0, events([...fromA(3, 'tok_a'), ...fromA(2, 'tok_b'), { credentialId: 'tok_c', time: T0, phase: Phase.RESPONSE }]));
     const keys = (out.changelog.get('credential-origin') ?? []).map((r) => String(r.key)).sort();
-    expect(keys).toEqual(['0:tok_a', '0:tok_b']);
+    // Plus the store's applied offset, written after its entries.
+    expect(keys).toEqual(['0/offset', '0:tok_a', '0:tok_b']);
+    expect(parseChangelogKey('0/offset')).toEqual({ partition: 0, kind: 'offset' });
     expect(parseChangelogKey('0:tok_a')).toEqual({ partition: 0, kind: 'state', key: 'tok_a' });
     expect(parseChangelogKey('12:x:y')).toEqual({ partition: 12, kind: 'state', key: 'x:y' });
     expect(parseChangelogKey('3/recent-alerts')).toEqual({ partition: 3, kind: 'recent-alerts' });
@@ -73,11 +75,11 @@ describe('detector core', () => {
 
     const restarted = newCore();
     replay(restarted, base);
-    expect(restarted.process(0, events([{ credentialId: 'tok_a', time: T0 + 62 * MINUTE, ...ORIGIN_A }])).alerts).toEqual([]);
     // Crash after the alert was published but before the changelog was: the re-delivered
     // event alerts again, under the same id.
     const redelivered = restarted.process(0, trigger);
     expect(redelivered.alerts.map((a) => a.key)).toEqual(alerted.alerts.map((a) => a.key));
+    expect(restarted.process(0, events([{ credentialId: 'tok_a', time: T0 + 62 * MINUTE, ...ORIGIN_A }])).alerts).toEqual([]);
 
     const full = newCore();
     replay(full, base, alerted);
@@ -96,31 +98,31 @@ describe('detector core', () => {
   });
 
   it('suppresses an alert id it emitted recently', () => {
-    // A scorer whose state never remembers: every event from B would alert again.
+    // A scorer whose state never remembers and names every finding after the same first
+    // evidence: each event would alert again under the same id.
     const forgetful: Scorer<number> = {
       name: 'forgetful',
       keyOf: (e) => e.identity?.credentialId ?? undefined,
       init: () => 0,
       score: (s, e) => ({
         state: s + 1,
-        findings: [{ detector: 'forgetful', key: 'k', title: 't', description: 'd', severity: 'low', score: 1, confidence: 1, analytic: 'rule', subject: { kind: 'credential', value: 'k' }, eventIds: [e.eventId ?? ''], firstSeen: e.time ?? 0, lastSeen: e.time ?? 0, details: {} }],
+        findings: [{ detector: 'forgetful', key: 'k', title: 't', description: 'd', severity: 'low', score: 1, confidence: 1, analytic: 'rule', subject: { kind: 'credential', value: 'k' }, eventIds: ['first', e.eventId ?? ''], firstSeen: e.time ?? 0, lastSeen: e.time ?? 0, details: {} }],
       }),
       serialize: (s) => Buffer.from(String(s)),
       deserialize: (b) => Number(b.toString()),
     };
     const core = new DetectorCore([forgetful as Scorer<unknown>], { recentAlertIds: 4 });
     core.assign(0);
-    const batch = events([{ credentialId: 'k', time: T0, eventId: 'e1' }]);
-    const first = core.process(0, batch);
+    const first = core.process(0, events([{ credentialId: 'k', time: T0, eventId: 'e1' }]));
     expect(first.alerts).toHaveLength(1);
-    const again = core.process(0, batch);
+    const again = core.process(0, events([{ credentialId: 'k', time: T0 + 1, eventId: 'e2' }]));
     expect(again.alerts).toHaveLength(0);
     expect(again.perDetector.get('forgetful')?.suppressed).toBe(1);
     // The dedupe set travels in the changelog too.
     const restored = new DetectorCore([forgetful as Scorer<unknown>], { recentAlertIds: 4 });
     restored.assign(0);
     replay(restored, first);
-    expect(restored.process(0, batch).alerts).toHaveLength(0);
+    expect(restored.process(0, events([{ credentialId: 'k', time: T0 + 2, eventId: 'e3' }])).alerts).toHaveLength(0);
   });
 
   it('rolls a batch back so a re-delivery scores the same', () => {

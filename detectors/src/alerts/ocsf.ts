@@ -12,7 +12,21 @@ export const OCSF_VERSION = '1.3.0';
 export interface OcsfOptions {
   alertId: string;
   productVersion: string;
+  /**
+   * What this record does to the alert `alertId`: opens it (default), updates it (a risk
+   * episode that grew) or closes it (the episode decayed). All three share the uid, so a
+   * SOC tool folds them into one alert.
+   */
+  activity?: AlertActivity;
 }
+
+export type AlertActivity = 'create' | 'update' | 'close';
+
+const ACTIVITY: Record<AlertActivity, { id: number; name: string; statusId: number; status: string }> = {
+  create: { id: 1, name: 'Create', statusId: 1, status: 'New' },
+  update: { id: 2, name: 'Update', statusId: 2, status: 'In Progress' },
+  close: { id: 3, name: 'Close', statusId: 4, status: 'Resolved' },
+};
 
 const SEVERITY: Record<SeverityName, { id: number; name: string }> = {
   info: { id: 1, name: 'Informational' },
@@ -48,15 +62,16 @@ export function toDetectionFinding(f: Finding, e: IAccessEvent, o: OcsfOptions):
   };
   const kind = userKind(identity.kind ?? IdentityKind.IDENTITY_KIND_UNSPECIFIED);
   const analytic = ANALYTIC[f.analytic];
+  const activity = ACTIVITY[o.activity ?? 'create'];
   return {
-    activity_id: 1,
-    activity_name: 'Create',
+    activity_id: activity.id,
+    activity_name: activity.name,
     category_uid: 2,
     category_name: 'Findings',
     class_uid: 2004,
     class_name: 'Detection Finding',
-    type_uid: 200401,
-    type_name: 'Detection Finding: Create',
+    type_uid: 200400 + activity.id,
+    type_name: `Detection Finding: ${activity.name}`,
     time: f.lastSeen,
     message: f.title,
     severity_id: severity.id,
@@ -65,8 +80,8 @@ export function toDetectionFinding(f: Finding, e: IAccessEvent, o: OcsfOptions):
     confidence_id: confidence.id,
     confidence: confidence.name,
     confidence_score: Math.round(f.confidence * 100),
-    status_id: 1,
-    status: 'New',
+    status_id: activity.statusId,
+    status: activity.status,
     finding_info: {
       uid: o.alertId,
       title: f.title,
@@ -75,6 +90,7 @@ export function toDetectionFinding(f: Finding, e: IAccessEvent, o: OcsfOptions):
       types: [f.detector],
       first_seen_time: f.firstSeen,
       last_seen_time: f.lastSeen,
+      modified_time: o.activity && o.activity !== 'create' ? f.lastSeen : undefined,
       related_events: f.eventIds.map((uid) => ({ uid })),
     },
     actor: {

@@ -1,17 +1,27 @@
-import { DeadLetter, decodeEvent, encodeDecision, type AccessEvent } from '@portcullis/proto';
+import { DeadLetter, decodeEvent, encodeDecision, type AccessEvent, type IAccessEvent } from '@portcullis/proto';
 import { alertIdOf } from '../alerts/ids.js';
 import { decisionOf } from '../alerts/decision.js';
-import { toDetectionFinding } from '../alerts/ocsf.js';
-import type { Scorer } from '../scorer.js';
-import { parseChangelogKey, recentAlertsKey, stateKey } from './changelog-keys.js';
+import { toDetectionFinding, type AlertActivity } from '../alerts/ocsf.js';
+import { subjectString, type Finding, type Scorer } from '../scorer.js';
+import type { RiskAggregator, RiskState, RiskUpdate } from '../scorers/risk-aggregation.js';
+import { offsetKey, parseChangelogKey, recentAlertsKey, runtimeKey, stateKey } from './changelog-keys.js';
+import { EventIdRing, eventIdHash } from './event-id-ring.js';
+import { GatewayClock } from './gateway-clock.js';
 import { RecentIds } from './recent-ids.js';
+import { decodeRuntimeRecord, encodeRuntimeRecord } from './runtime-record.js';
 
 /**
- * The detector runtime without I/O: per-partition state stores for every scorer, one
- * batch in → the records to publish out (alerts, decisions, dead letters, changelog).
- * The bus wiring (run-detectors.ts) sends them and commits; this file never touches a
- * broker or a clock, so it is what the throughput bench measures and what a backtest
- * can drive directly.
+ * The detector runtime without I/O: per-partition state stores for every scorer and the
+ * risk aggregator, one batch in → the records to publish out (alerts, decisions, dead
+ * letters, changelog). The bus wiring (run-detectors.ts) sends them and commits; this
+ * file never touches a broker or a clock, so it is what the throughput bench measures
+ * and what a backtest can drive directly.
+ *
+ * Per record, in order: decode (bad → dead letter); skip a store that already applied
+ * this offset (restored from a changelog written just before a crash, so the re-delivered
+ * tail of the batch is not counted twice); drop a duplicate event id (a second copy of an
+ * event at a later offset); score with every scorer; each finding that is not a repeat
+ * (alert-id dedupe) becomes an alert, maybe a decision, and is added to the aggregator.
  */
 export interface CoreOptions {
   /** Consumer group, named in dead letters. */
@@ -24,6 +34,14 @@ export interface CoreOptions {
   evictIntervalMs: number;
   /** Bound on the alert ids remembered per scorer per partition for dedupe. */
   recentAlertIds: number;
+  /** Event ids remembered per partition to drop duplicate events (0 = off). */
+  recentEventIds: number;
+  /** A gateway counts toward the watermark while one of its records is among this many latest arrivals. */
+  watermarkActiveRecords: number;
+  /** The findings aggregator (risk aggregation), run after the scorers on their findings. */
+  aggregator: RiskAggregator | undefined;
+  /** Environment stamped on decisions; empty = the environment of the event behind each. */
+  decisionEnvironment: string;
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
@@ -32,7 +50,14 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   maxKeysPerPartition: 1_000_000,
   evictIntervalMs: 60_000,
   recentAlertIds: 1024,
+  recentEventIds: 2048,
+  watermarkActiveRecords: 10_000,
+  aggregator: undefined,
+  decisionEnvironment: '',
 };
+
+/** The changelog store of the runtime's own per-partition record (event-id ring, live blocks). */
+export const RUNTIME_STORE = 'runtime';
 
 /** The subset of a bus record the core reads. */
 export interface InputRecord {
@@ -60,10 +85,12 @@ export interface OutRecord {
 export interface BatchResult {
   /** Events decoded and scored. */
   events: number;
+  /** Records skipped: already applied (offset) or a duplicate event id. */
+  duplicates: number;
   alerts: OutRecord[];
   decisions: OutRecord[];
   deadLetters: OutRecord[];
-  /** Changelog records per detector name. */
+  /** Changelog records per store name (detector, `risk-aggregation`, `runtime`). */
   changelog: Map<string, OutRecord[]>;
   /** Per detector: alerts and decisions emitted, alerts suppressed as repeats. */
   perDetector: Map<string, { alerts: number; decisions: number; suppressed: number }>;
@@ -75,53 +102,113 @@ export interface BatchResult {
   rollback(): void;
 }
 
-interface Slot {
-  readonly scorer: Scorer<unknown>;
+/** One changelog-backed map of entity states. */
+interface Store {
+  readonly name: string;
   readonly states: Map<string, unknown>;
+  /** Last events offset applied to this store (-1: none). */
+  applied: number;
+  readonly serialize: (s: unknown) => Buffer;
+  readonly deserialize: (b: Buffer) => unknown;
+  readonly sizeOf: (s: unknown) => number;
+}
+
+interface Slot extends Store {
+  readonly scorer: Scorer<unknown>;
   recent: RecentIds;
 }
 
 interface PartitionStores {
   readonly slots: Slot[];
+  readonly agg: Store | undefined;
   /** False while the changelog is being replayed into it. */
   restored: boolean;
-  watermark: number;
+  readonly clock: GatewayClock;
   lastSweep: number;
   eventsSinceSweep: number;
+  seen: EventIdRing;
+  /** Block decisions this partition published, by subject: event-time expiry (0 = never). */
+  blocks: Map<string, number>;
 }
 
 interface Undo {
-  readonly states: Map<Slot, Map<string, unknown>>;
+  readonly states: Map<Store, Map<string, unknown>>;
   readonly recent: Map<Slot, RecentIds>;
-  readonly watermark: number;
+  readonly applied: Map<Store, number>;
+  readonly clock: ReturnType<GatewayClock['snapshot']>;
   readonly lastSweep: number;
   readonly eventsSinceSweep: number;
+  seen: EventIdRing | undefined;
+  blocks: Map<string, number> | undefined;
+}
+
+/** What the batch loop carries per partition. */
+interface BatchCtx {
+  readonly p: PartitionStores;
+  readonly undo: Undo;
+  readonly dirty: Map<Store, Set<string>>;
+  readonly result: BatchResult;
+  runtimeDirty: boolean;
 }
 
 export class DetectorCore {
   private readonly partitions = new Map<number, PartitionStores>();
   readonly options: CoreOptions;
+  private readonly aggregator: RiskAggregator | undefined;
 
   constructor(
     readonly scorers: readonly Scorer<unknown>[],
     options: Partial<CoreOptions> = {},
   ) {
     this.options = { ...DEFAULT_CORE_OPTIONS, ...options };
-    const names = new Set<string>();
-    for (const s of scorers) {
-      if (names.has(s.name)) throw new Error(`two scorers named ${s.name}`);
-      names.add(s.name);
+    this.aggregator = this.options.aggregator;
+    const names = new Set<string>([RUNTIME_STORE]);
+    for (const name of this.storeNames().slice(0, -1)) {
+      if (names.has(name)) throw new Error(`two stores named ${name}`);
+      names.add(name);
     }
+  }
+
+  /** Scorer names, then the aggregator's: what alerts and metrics are labelled with. */
+  detectorNames(): string[] {
+    return [...this.scorers.map((s) => s.name), ...(this.aggregator ? [this.aggregator.name] : [])];
+  }
+
+  /** Every changelog store: one per detector, then the runtime's own. */
+  storeNames(): string[] {
+    return [...this.detectorNames(), RUNTIME_STORE];
   }
 
   /** Starts a partition with empty stores (then restore() fills them from the changelog). */
   assign(partition: number): void {
+    const agg = this.aggregator;
     this.partitions.set(partition, {
-      slots: this.scorers.map((scorer) => ({ scorer, states: new Map(), recent: new RecentIds(this.options.recentAlertIds) })),
+      slots: this.scorers.map((scorer) => ({
+        name: scorer.name,
+        scorer,
+        states: new Map(),
+        applied: -1,
+        recent: new RecentIds(this.options.recentAlertIds),
+        serialize: (s) => scorer.serialize(s),
+        deserialize: (b) => scorer.deserialize(b),
+        sizeOf: (s) => (scorer.sizeOf ? scorer.sizeOf(s) : scorer.serialize(s).length),
+      })),
+      agg: agg
+        ? {
+            name: agg.name,
+            states: new Map(),
+            applied: -1,
+            serialize: (s) => agg.serialize(s as RiskState),
+            deserialize: (b) => agg.deserialize(b),
+            sizeOf: (s) => agg.sizeOf(s as RiskState),
+          }
+        : undefined,
       restored: false,
-      watermark: -Infinity,
+      clock: new GatewayClock(this.options.watermarkActiveRecords),
       lastSweep: -Infinity,
       eventsSinceSweep: 0,
+      seen: new EventIdRing(this.options.recentEventIds),
+      blocks: new Map(),
     });
   }
 
@@ -152,26 +239,45 @@ export class DetectorCore {
     return [...this.partitions.keys()];
   }
 
+  /** The partition's event-time watermark (see gateway-clock.ts), -Infinity before any event. */
+  watermark(partition: number): number {
+    return this.partitions.get(partition)?.clock.watermark ?? -Infinity;
+  }
+
   /**
-   * Applies one changelog record of `detector` (key `<partition>:<state key>` or
-   * `<partition>/recent-alerts`); records of partitions not assigned here are ignored.
-   * Later records win and a null value deletes, as compaction would.
+   * Applies one changelog record of store `store` (a detector name, the aggregator's or
+   * `runtime`); records of partitions not assigned here are ignored. Later records win
+   * and a null value deletes, as compaction would.
    */
-  restore(detector: string, rawKey: string, value: Buffer | null, only?: ReadonlySet<number>): void {
+  restore(store: string, rawKey: string, value: Buffer | null, only?: ReadonlySet<number>): void {
     const k = parseChangelogKey(rawKey);
     // `only`: partitions being restored right now; the others are live and ahead of
     // their changelog while a batch is in flight, so replaying onto them would rewind.
     if (!k || (only && !only.has(k.partition))) return;
-    const slot = this.partitions.get(k.partition)?.slots.find((s) => s.scorer.name === detector);
-    if (!slot) return;
-    if (k.kind === 'recent-alerts') {
-      slot.recent = value ? RecentIds.deserialize(this.options.recentAlertIds, value) : new RecentIds(this.options.recentAlertIds);
+    const p = this.partitions.get(k.partition);
+    if (!p) return;
+    if (store === RUNTIME_STORE) {
+      if (k.kind !== 'runtime') return;
+      const r = value ? decodeRuntimeRecord(this.options.recentEventIds, value) : undefined;
+      p.seen = r?.seen ?? new EventIdRing(this.options.recentEventIds);
+      p.blocks = r?.blocks ?? new Map();
       return;
     }
-    if (value === null) slot.states.delete(k.key);
-    else {
-      slot.states.delete(k.key);
-      slot.states.set(k.key, slot.scorer.deserialize(value));
+    const target: Store | undefined = p.agg?.name === store ? p.agg : p.slots.find((s) => s.name === store);
+    if (!target) return;
+    switch (k.kind) {
+      case 'recent-alerts':
+        if ('recent' in target) (target as Slot).recent = value ? RecentIds.deserialize(this.options.recentAlertIds, value) : new RecentIds(this.options.recentAlertIds);
+        return;
+      case 'offset':
+        target.applied = value && value.length >= 8 ? value.readDoubleLE(0) : -1;
+        return;
+      case 'state':
+        target.states.delete(k.key);
+        if (value !== null) target.states.set(k.key, target.deserialize(value));
+        return;
+      default:
+        return;
     }
   }
 
@@ -179,71 +285,93 @@ export class DetectorCore {
   *entries(partition: number): Generator<{ detector: string; key: string; state: unknown }> {
     const p = this.partitions.get(partition);
     if (!p) return;
-    for (const slot of p.slots) for (const [key, state] of slot.states) yield { detector: slot.scorer.name, key, state };
+    for (const store of storesOf(p)) for (const [key, state] of store.states) yield { detector: store.name, key, state };
   }
 
-  /** Entities and approximate bytes held per scorer, across assigned partitions. */
-  stateSize(): Array<{ detector: string; entries: number; bytes: number }> {
-    return this.scorers.map((scorer, i) => {
-      let entries = 0;
-      let bytes = 0;
-      for (const p of this.partitions.values()) {
-        const slot = p.slots[i];
-        if (!slot) continue;
-        entries += slot.states.size;
-        for (const s of slot.states.values()) bytes += scorer.sizeOf ? scorer.sizeOf(s) : scorer.serialize(s).length;
+  /** Entities, approximate heap bytes and serialised bytes held per detector, across assigned partitions. */
+  stateSize(options: { serialized?: boolean } = {}): Array<{ detector: string; entries: number; bytes: number; serializedBytes: number }> {
+    const out = new Map(this.detectorNames().map((d) => [d, { detector: d, entries: 0, bytes: 0, serializedBytes: 0 }]));
+    for (const p of this.partitions.values()) {
+      for (const store of storesOf(p)) {
+        const row = out.get(store.name);
+        if (!row) continue;
+        row.entries += store.states.size;
+        for (const s of store.states.values()) {
+          row.bytes += store.sizeOf(s);
+          if (options.serialized) row.serializedBytes += store.serialize(s).length;
+        }
       }
-      return { detector: scorer.name, entries, bytes };
-    });
+    }
+    return [...out.values()];
   }
 
   process(partition: number, records: readonly InputRecord[]): BatchResult {
     const p = this.partitions.get(partition);
     if (!p) throw new Error(`partition ${partition} is not assigned`);
-    const undo: Undo = { states: new Map(), recent: new Map(), watermark: p.watermark, lastSweep: p.lastSweep, eventsSinceSweep: p.eventsSinceSweep };
-    const dirty = new Map<Slot, Set<string>>();
+    const undo: Undo = {
+      states: new Map(),
+      recent: new Map(),
+      applied: new Map(storesOf(p).map((s) => [s, s.applied])),
+      clock: p.clock.snapshot(),
+      lastSweep: p.lastSweep,
+      eventsSinceSweep: p.eventsSinceSweep,
+      seen: undefined,
+      blocks: undefined,
+    };
     const result: BatchResult = {
       events: 0,
+      duplicates: 0,
       alerts: [],
       decisions: [],
       deadLetters: [],
       changelog: new Map(),
-      perDetector: new Map(this.scorers.map((s) => [s.name, { alerts: 0, decisions: 0, suppressed: 0 }])),
+      perDetector: new Map(this.detectorNames().map((name) => [name, { alerts: 0, decisions: 0, suppressed: 0 }])),
       rollback: () => this.rollback(p, undo),
     };
+    const ctx: BatchCtx = { p, undo, dirty: new Map(), result, runtimeDirty: false };
+    let last = -1;
 
     for (const rec of records) {
+      const offset = Number(rec.offset);
+      last = offset;
+      // Applied by every store before a crash (their changelogs were written, the commit was not).
+      if (allApplied(p, offset)) {
+        result.duplicates += 1;
+        continue;
+      }
       const decoded = decode(rec);
       if (typeof decoded === 'string') {
         result.deadLetters.push(this.deadLetter(rec, decoded));
         continue;
       }
       const e = decoded;
+      if (offset > p.seen.upTo && this.options.recentEventIds > 0) {
+        if (!undo.seen) undo.seen = p.seen.clone();
+        ctx.runtimeDirty = true;
+        p.seen.upTo = offset;
+        const h = eventIdHash(e.eventId);
+        if (p.seen.has(h)) {
+          result.duplicates += 1;
+          continue;
+        }
+        p.seen.add(h);
+      }
       result.events += 1;
       p.eventsSinceSweep += 1;
-      if (e.time > p.watermark) p.watermark = e.time;
-      for (const slot of p.slots) this.scoreOne(slot, e, rec, undo, dirty, result);
-    }
-
-    this.maybeSweep(p, undo, dirty);
-
-    for (const [slot, keys] of dirty) {
-      const out: OutRecord[] = [];
-      for (const key of keys) {
-        const s = slot.states.get(key);
-        out.push({ key: stateKey(partition, key), value: s === undefined ? null : slot.scorer.serialize(s) });
+      p.clock.observe(e.gatewayId, e.time);
+      for (const slot of p.slots) {
+        if (offset <= slot.applied) continue;
+        this.scoreOne(ctx, slot, e, rec, offset);
       }
-      result.changelog.set(slot.scorer.name, out);
     }
-    for (const slot of undo.recent.keys()) {
-      const out = result.changelog.get(slot.scorer.name) ?? [];
-      out.push({ key: recentAlertsKey(partition), value: slot.recent.serialize() });
-      result.changelog.set(slot.scorer.name, out);
-    }
+
+    if (last >= 0) for (const store of storesOf(p)) if (last > store.applied) store.applied = last;
+    this.maybeSweep(ctx);
+    this.writeChangelog(partition, ctx, last);
     return result;
   }
 
-  private scoreOne(slot: Slot, e: AccessEvent, rec: InputRecord, undo: Undo, dirty: Map<Slot, Set<string>>, result: BatchResult): void {
+  private scoreOne(ctx: BatchCtx, slot: Slot, e: AccessEvent, rec: InputRecord, offset: number): void {
     const scorer = slot.scorer;
     const key = scorer.keyOf(e);
     if (key === undefined) return;
@@ -255,88 +383,173 @@ export class DetectorCore {
     } catch (err) {
       // A pure scorer that throws has a bug this event triggers; parking the event keeps
       // the partition moving instead of redelivering a poison pill forever.
-      result.deadLetters.push(this.deadLetter(rec, `scorer ${scorer.name} failed: ${err instanceof Error ? err.message : String(err)}`));
+      ctx.result.deadLetters.push(this.deadLetter(rec, `scorer ${scorer.name} failed: ${err instanceof Error ? err.message : String(err)}`));
       return;
     }
     // Identity tells what changed: an untouched state needs no changelog write.
-    if (scored.state !== state) {
-      this.put(slot, key, scored.state, undo, dirty);
-    }
-    const counts = result.perDetector.get(scorer.name);
+    if (scored.state !== state) this.put(ctx, slot, key, scored.state);
+    if (scored.findings.length === 0) return;
+    const counts = ctx.result.perDetector.get(scorer.name);
     for (const f of scored.findings) {
       const alertId = alertIdOf(f);
       if (slot.recent.has(alertId)) {
         if (counts) counts.suppressed += 1;
         continue;
       }
-      if (!undo.recent.has(slot)) undo.recent.set(slot, slot.recent.clone());
+      if (!ctx.undo.recent.has(slot)) ctx.undo.recent.set(slot, slot.recent.clone());
       slot.recent.add(alertId);
-      const finding = toDetectionFinding(f, e, { alertId, productVersion: this.options.productVersion });
-      result.alerts.push({
-        key: alertId,
-        value: Buffer.from(JSON.stringify(finding)),
-        headers: { 'content-type': 'application/json', detector: f.detector },
-      });
-      if (counts) counts.alerts += 1;
-      const decision = decisionOf(f, alertId, e.environment);
-      if (decision) {
-        result.decisions.push({ key: decision.subject ?? '', value: encodeDecision(decision), headers: { detector: f.detector } });
-        if (counts) counts.decisions += 1;
-      }
+      this.emit(ctx, f, e, alertId, 'create');
+      this.aggregate(ctx, f, e, offset);
     }
   }
 
+  /** Publishes one alert record and the decision it asks for (unless the subject is already blocked). */
+  private emit(ctx: BatchCtx, f: Finding, e: IAccessEvent, alertId: string, activity: AlertActivity): void {
+    const counts = ctx.result.perDetector.get(f.detector);
+    const finding = toDetectionFinding(f, e, { alertId, productVersion: this.options.productVersion, activity });
+    ctx.result.alerts.push({
+      key: alertId,
+      value: Buffer.from(JSON.stringify(finding)),
+      headers: { 'content-type': 'application/json', detector: f.detector, activity },
+    });
+    if (counts) counts.alerts += 1;
+    const decision = decisionOf(f, alertId, this.options.decisionEnvironment || (e.environment ?? ''));
+    if (!decision?.subject) return;
+    // One decision per subject while a block this partition published is in force (event
+    // time): a critical leakage block and the aggregator's block on the same agent in one
+    // episode are one decision, not two records racing on the compacted key.
+    const p = ctx.p;
+    const until = p.blocks.get(decision.subject);
+    const at = f.lastSeen;
+    if (until !== undefined && (until === 0 || until > at)) return;
+    if (!ctx.undo.blocks) ctx.undo.blocks = new Map(p.blocks);
+    p.blocks.set(decision.subject, Number(decision.expiresAt ?? 0));
+    ctx.runtimeDirty = true;
+    ctx.result.decisions.push({ key: decision.subject, value: encodeDecision(decision), headers: { detector: f.detector } });
+    if (counts) counts.decisions += 1;
+  }
+
+  /** Folds a finding into its entity's risk; publishes the episode's create/update/close. */
+  private aggregate(ctx: BatchCtx, f: Finding, e: AccessEvent, offset: number): void {
+    const agg = this.aggregator;
+    const store = ctx.p.agg;
+    if (!agg || !store || offset <= store.applied) return;
+    const entity = agg.entityOf(f, e);
+    const key = subjectString(entity);
+    const prev = store.states.get(key) as RiskState | undefined;
+    const state = prev ?? agg.init(entity);
+    const r = agg.add(state, f, e.time);
+    if (r.state !== state) this.put(ctx, store, key, r.state);
+    if (r.closed) this.emitUpdate(ctx, r.closed, e);
+    if (r.update && r.update !== r.closed) this.emitUpdate(ctx, r.update, e);
+  }
+
+  private emitUpdate(ctx: BatchCtx, u: RiskUpdate, e: IAccessEvent): void {
+    this.emit(ctx, u.finding, e, u.alertKey, u.activity);
+  }
+
   /** Stores a state as most recently used, evicting the least recently used over the bound. */
-  private put(slot: Slot, key: string, state: unknown, undo: Undo, dirty: Map<Slot, Set<string>>): void {
-    remember(undo, slot, key);
-    slot.states.delete(key);
-    slot.states.set(key, state);
-    markDirty(dirty, slot, key);
-    while (slot.states.size > this.options.maxKeysPerPartition) {
-      const oldest = slot.states.keys().next().value as string;
-      remember(undo, slot, oldest);
-      slot.states.delete(oldest);
-      markDirty(dirty, slot, oldest);
+  private put(ctx: BatchCtx, store: Store, key: string, state: unknown): void {
+    remember(ctx.undo, store, key);
+    store.states.delete(key);
+    store.states.set(key, state);
+    markDirty(ctx.dirty, store, key);
+    while (store.states.size > this.options.maxKeysPerPartition) {
+      const oldest = store.states.keys().next().value as string;
+      remember(ctx.undo, store, oldest);
+      store.states.delete(oldest);
+      markDirty(ctx.dirty, store, oldest);
     }
   }
 
   /**
    * Decays dormant entities, whose own events would otherwise never come to expire
-   * them. Runs once event time has moved evictIntervalMs AND at least as many events as
-   * there are entities have passed, so a fast replay of old history pays O(1) per event.
+   * them, and closes risk episodes that decayed below their close threshold. Runs once
+   * the watermark has moved evictIntervalMs AND at least as many events as there are
+   * entities have passed, so a fast replay of old history pays O(1) per event.
    */
-  private maybeSweep(p: PartitionStores, undo: Undo, dirty: Map<Slot, Set<string>>): void {
-    if (p.watermark - p.lastSweep < this.options.evictIntervalMs) return;
+  private maybeSweep(ctx: BatchCtx): void {
+    const p = ctx.p;
+    const now = p.clock.advance();
+    if (now - p.lastSweep < this.options.evictIntervalMs) return;
     let entities = 0;
-    for (const slot of p.slots) entities += slot.states.size;
+    for (const store of storesOf(p)) entities += store.states.size;
     if (p.eventsSinceSweep < entities) return;
-    p.lastSweep = p.watermark;
+    p.lastSweep = now;
     p.eventsSinceSweep = 0;
     for (const slot of p.slots) {
       const evict = slot.scorer.evict;
       if (!evict) continue;
       for (const [key, state] of slot.states) {
-        const next = evict.call(slot.scorer, state, p.watermark);
+        const next = evict.call(slot.scorer, state, now);
         if (next === state) continue;
-        remember(undo, slot, key);
-        if (next === undefined) slot.states.delete(key);
-        else slot.states.set(key, next);
-        markDirty(dirty, slot, key);
+        this.replace(ctx, slot, key, next);
+      }
+    }
+    const agg = this.aggregator;
+    if (agg && p.agg) {
+      for (const [key, raw] of p.agg.states) {
+        let state = raw as RiskState;
+        if (state.episode) {
+          const r = agg.tick(state, now);
+          if (r.closed) this.emitUpdate(ctx, r.closed, eventOfEntity(state));
+          state = r.state;
+        }
+        const next = agg.evict(state, now);
+        if (next !== raw) this.replace(ctx, p.agg, key, next);
+      }
+    }
+    for (const [subject, until] of p.blocks) {
+      if (until !== 0 && until <= now) {
+        if (!ctx.undo.blocks) ctx.undo.blocks = new Map(p.blocks);
+        p.blocks.delete(subject);
+        ctx.runtimeDirty = true;
       }
     }
   }
 
+  /** Replaces (or with undefined, drops) a state in place, without moving it in LRU order. */
+  private replace(ctx: BatchCtx, store: Store, key: string, next: unknown): void {
+    remember(ctx.undo, store, key);
+    if (next === undefined) store.states.delete(key);
+    else store.states.set(key, next);
+    markDirty(ctx.dirty, store, key);
+  }
+
+  private writeChangelog(partition: number, ctx: BatchCtx, last: number): void {
+    const { p, result } = ctx;
+    for (const [store, keys] of ctx.dirty) {
+      const out: OutRecord[] = [];
+      for (const key of keys) {
+        const s = store.states.get(key);
+        out.push({ key: stateKey(partition, key), value: s === undefined ? null : store.serialize(s) });
+      }
+      result.changelog.set(store.name, out);
+    }
+    for (const slot of ctx.undo.recent.keys()) changelogOf(result, slot.name).push({ key: recentAlertsKey(partition), value: slot.recent.serialize() });
+    if (last >= 0) {
+      // After the batch's entries, so that a store restored up to its offset record holds all of them.
+      const offset = Buffer.allocUnsafe(8);
+      offset.writeDoubleLE(last, 0);
+      for (const store of storesOf(p)) changelogOf(result, store.name).push({ key: offsetKey(partition), value: offset });
+    }
+    if (ctx.runtimeDirty) changelogOf(result, RUNTIME_STORE).push({ key: runtimeKey(partition), value: encodeRuntimeRecord(p.seen, p.blocks) });
+  }
+
   private rollback(p: PartitionStores, undo: Undo): void {
-    for (const [slot, saved] of undo.states) {
+    for (const [store, saved] of undo.states) {
       for (const [key, state] of saved) {
-        if (state === undefined) slot.states.delete(key);
-        else slot.states.set(key, state);
+        if (state === undefined) store.states.delete(key);
+        else store.states.set(key, state);
       }
     }
     for (const [slot, recent] of undo.recent) slot.recent = recent;
-    p.watermark = undo.watermark;
+    for (const [store, applied] of undo.applied) store.applied = applied;
+    p.clock.restoreSnapshot(undo.clock);
     p.lastSweep = undo.lastSweep;
     p.eventsSinceSweep = undo.eventsSinceSweep;
+    if (undo.seen) p.seen = undo.seen;
+    if (undo.blocks) p.blocks = undo.blocks;
   }
 
   private deadLetter(rec: InputRecord, reason: string): OutRecord {
@@ -352,6 +565,30 @@ export class DetectorCore {
     }).finish();
     return { key: rec.key, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), headers: { reason: reason.slice(0, 200) } };
   }
+}
+
+function storesOf(p: PartitionStores): Store[] {
+  return p.agg ? [...p.slots, p.agg] : p.slots;
+}
+
+/** Whether every store has already applied this offset (nothing left to do for the record). */
+function allApplied(p: PartitionStores, offset: number): boolean {
+  for (const s of p.slots) if (offset > s.applied) return false;
+  return !p.agg || offset <= p.agg.applied;
+}
+
+function changelogOf(result: BatchResult, store: string): OutRecord[] {
+  let out = result.changelog.get(store);
+  if (!out) {
+    out = [];
+    result.changelog.set(store, out);
+  }
+  return out;
+}
+
+/** The event an entity's close alert renders its actor from (a sweep has no event of its own). */
+function eventOfEntity(s: RiskState): IAccessEvent {
+  return s.entity.kind === 'identity' ? { identity: { subject: s.entity.value } } : {};
 }
 
 /** The event, or why it cannot be scored. */
@@ -370,20 +607,20 @@ function decode(rec: InputRecord): AccessEvent | string {
   return e;
 }
 
-function remember(undo: Undo, slot: Slot, key: string): void {
-  let saved = undo.states.get(slot);
+function remember(undo: Undo, store: Store, key: string): void {
+  let saved = undo.states.get(store);
   if (!saved) {
     saved = new Map();
-    undo.states.set(slot, saved);
+    undo.states.set(store, saved);
   }
-  if (!saved.has(key)) saved.set(key, slot.states.get(key));
+  if (!saved.has(key)) saved.set(key, store.states.get(key));
 }
 
-function markDirty(dirty: Map<Slot, Set<string>>, slot: Slot, key: string): void {
-  let keys = dirty.get(slot);
+function markDirty(dirty: Map<Store, Set<string>>, store: Store, key: string): void {
+  let keys = dirty.get(store);
   if (!keys) {
     keys = new Set();
-    dirty.set(slot, keys);
+    dirty.set(store, keys);
   }
   keys.add(key);
 }

@@ -8,6 +8,7 @@ export function detectorMetrics(registry: MetricsRegistry) {
     suppressed: registry.counter('portcullis_detector_alerts_suppressed_total', 'Alerts not re-published because their id was emitted recently, per detector.'),
     decisions: registry.counter('portcullis_detector_decisions_total', 'Block decisions published, per detector.'),
     deadLetters: registry.counter('portcullis_detector_dlq_total', 'Records sent to the dead-letter topic.'),
+    duplicates: registry.counter('portcullis_detector_duplicates_total', 'Events not scored again: already applied before a restart (offset) or a duplicate event id.'),
     publishFailures: registry.counter('portcullis_detector_publish_failures_total', 'Batches whose outputs could not be published (re-delivered).'),
     stateEntries: registry.gauge('portcullis_detector_state_entries', 'Entities held in detector state, per detector.'),
     stateBytes: registry.gauge('portcullis_detector_state_bytes', 'Approximate bytes of detector state, per detector.'),

@@ -1,6 +1,7 @@
 import type { Bus, BusBatch, BusProducer, Subscription } from '@portcullis/bus';
 import { Topics, stateTopic, type DetectorsConfig, type Logger, type MetricsRegistry, type TopicSpec, MetricsRegistry as Registry, DAY_MS } from '@portcullis/common';
 import type { Scorer } from '../scorer.js';
+import type { RiskAggregator } from '../scorers/risk-aggregation.js';
 import { DetectorCore, type BatchResult, type CoreOptions, type OutRecord } from './core.js';
 import { detectorMetrics } from './metrics.js';
 import { PublishGate } from './publish-gate.js';
@@ -27,6 +28,8 @@ export const DEFAULT_DETECTOR_TOPICS: DetectorTopics = {
 export interface RunDetectorsOptions {
   bus: Bus;
   scorers: readonly Scorer<unknown>[];
+  /** The risk aggregator, fed with the scorers' findings (createAggregator(config)). */
+  aggregator?: RiskAggregator;
   logger: Logger;
   /** `groupId` and the runtime bounds are taken from here unless given explicitly below. */
   config?: Partial<Pick<DetectorsConfig, 'groupId' | 'runtime'>>;
@@ -35,7 +38,7 @@ export interface RunDetectorsOptions {
   topics?: Partial<DetectorTopics>;
   /** Partition counts used when the runtime has to create a topic (ensureTopics is idempotent). */
   partitions?: { events?: number; alerts?: number; decisions?: number; dlq?: number; state?: number };
-  core?: Partial<Omit<CoreOptions, 'consumer'>>;
+  core?: Partial<Omit<CoreOptions, 'consumer' | 'aggregator'>>;
   /** Records per batch handed to the scorers. */
   maxBatch?: number;
   /** Back-pressure: pause consuming above this many unacknowledged output records (resume at half). */
@@ -53,6 +56,8 @@ export interface DetectorStats {
   decisions: number;
   suppressed: number;
   deadLetters: number;
+  /** Records not scored again: already applied before a restart, or a duplicate event id. */
+  duplicates: number;
   publishFailures: number;
   /** Events partitions owned here whose state is restored … */
   partitions: number[];
@@ -61,6 +66,7 @@ export interface DetectorStats {
   paused: boolean;
   pendingRecords: number;
   lag: Array<{ partition: number; lag: number }>;
+  /** Per detector (every scorer and the aggregator): entities held, approximate heap bytes, bytes per entity. */
   state: Array<{ detector: string; entries: number; bytes: number; bytesPerEntry: number }>;
 }
 
@@ -89,9 +95,10 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
     ...(bounds ? { maxKeysPerPartition: bounds.maxKeysPerPartition, evictIntervalMs: bounds.evictIntervalMs, recentAlertIds: bounds.recentAlertIds } : {}),
     ...options.core,
     consumer: groupId,
+    aggregator: options.aggregator,
   });
 
-  await bus.ensureTopics(topicLayout(topics, scorers, options.partitions ?? {}));
+  await bus.ensureTopics(topicLayout(topics, core.storeNames(), options.partitions ?? {}));
   const producer: BusProducer = await bus.producer({ idempotent: true });
 
   // ── side inputs (src/runtime/side-inputs.ts): compacted topics some scorers read as views
@@ -125,7 +132,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   }
   // ── end side inputs
 
-  const counts = { events: 0, alerts: 0, decisions: 0, suppressed: 0, deadLetters: 0, publishFailures: 0 };
+  const counts = { events: 0, alerts: 0, decisions: 0, suppressed: 0, deadLetters: 0, duplicates: 0, publishFailures: 0 };
   let lag: DetectorStats['lag'] = [];
   // The gate is built before the subscription exists (the handler needs it).
   const consuming: { subscription?: Subscription } = {};
@@ -144,14 +151,14 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
     const only = new Set(partitions);
     for (const p of partitions) core.assign(p);
     try {
-      for (const scorer of scorers) {
+      for (const store of core.storeNames()) {
         let n = 0;
-        await bus.readToEnd(topics.state(scorer.name), (r) => {
+        await bus.readToEnd(topics.state(store), (r) => {
           if (r.key === null) return;
-          core.restore(scorer.name, r.key.toString('utf8'), r.value, only);
+          core.restore(store, r.key.toString('utf8'), r.value, only);
           n += 1;
         });
-        m.restored.inc({ detector: scorer.name }, n);
+        m.restored.inc({ detector: store }, n);
       }
       for (const p of partitions) core.markRestored(p);
       logger.info({ partitions, state: core.stateSize() }, 'detector state restored');
@@ -163,16 +170,23 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
     }
   };
 
+  /**
+   * Two phases: alerts, decisions and dead letters first, the changelog (with each
+   * store's applied offset) only once those are acknowledged. A crash in between
+   * re-delivers the batch against the old state, which re-emits the same ids; a crash
+   * after the changelog skips the applied records on restore. The other order could
+   * restore a state whose alert was never published — and skip the record that raised it.
+   */
   const publish = async (out: BatchResult): Promise<void> => {
-    const sends: Array<Promise<void>> = [];
-    const send = (topic: string, records: OutRecord[]) => {
-      if (records.length > 0) sends.push(producer.send(topic, records));
+    const phase = async (batches: Array<[string, OutRecord[]]>): Promise<void> => {
+      await Promise.all(batches.filter(([, records]) => records.length > 0).map(([topic, records]) => producer.send(topic, records)));
     };
-    send(topics.decisions, out.decisions);
-    send(topics.alerts, out.alerts);
-    send(topics.dlq, out.deadLetters);
-    for (const [detector, records] of out.changelog) send(topics.state(detector), records);
-    await Promise.all(sends);
+    await phase([
+      [topics.decisions, out.decisions],
+      [topics.alerts, out.alerts],
+      [topics.dlq, out.deadLetters],
+    ]);
+    await phase([...out.changelog].map(([store, records]) => [topics.state(store), records] as [string, OutRecord[]]));
   };
 
   const handler = async (batch: BusBatch): Promise<void> => {
@@ -192,6 +206,8 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
     counts.events += out.events;
     m.events.inc(undefined, out.events);
     counts.deadLetters += out.deadLetters.length;
+    counts.duplicates += out.duplicates;
+    if (out.duplicates) m.duplicates.inc(undefined, out.duplicates);
     m.deadLetters.inc(undefined, out.deadLetters.length);
     if (out.deadLetters.length > 0) logger.warn({ partition: batch.partition, count: out.deadLetters.length }, 'records sent to the dead-letter topic');
     for (const [detector, c] of out.perDetector) {
@@ -240,7 +256,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   const started = Date.now();
   let closed = false;
 
-  logger.info({ detectors: scorers.map((s) => s.name), topics: { ...topics, state: undefined } }, 'detectors running');
+  logger.info({ detectors: core.detectorNames(), topics: { ...topics, state: undefined } }, 'detectors running');
   return {
     close: async () => {
       if (closed) return;
@@ -262,13 +278,13 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
         paused: gate.isPaused,
         pendingRecords: gate.pending,
         lag,
-        state: core.stateSize().map((s) => ({ ...s, bytesPerEntry: s.entries ? s.bytes / s.entries : 0 })),
+        state: core.stateSize().map((s) => ({ detector: s.detector, entries: s.entries, bytes: s.bytes, bytesPerEntry: s.entries ? s.bytes / s.entries : 0 })),
       };
     },
   };
 }
 
-function topicLayout(topics: DetectorTopics, scorers: readonly Scorer<unknown>[], p: NonNullable<RunDetectorsOptions['partitions']>): TopicSpec[] {
+function topicLayout(topics: DetectorTopics, stores: readonly string[], p: NonNullable<RunDetectorsOptions['partitions']>): TopicSpec[] {
   return [
     { name: topics.events, partitions: p.events ?? 6, cleanupPolicy: 'delete', retentionMs: 7 * DAY_MS },
     { name: topics.alerts, partitions: p.alerts ?? 3, cleanupPolicy: 'delete', retentionMs: 30 * DAY_MS },
@@ -276,6 +292,6 @@ function topicLayout(topics: DetectorTopics, scorers: readonly Scorer<unknown>[]
     { name: topics.dlq, partitions: p.dlq ?? 1, cleanupPolicy: 'delete', retentionMs: 30 * DAY_MS },
     // One partition: restore reads the whole changelog anyway (filtered by the events
     // partition that leads each key), and a detector's state is small.
-    ...scorers.map((s) => ({ name: topics.state(s.name), partitions: p.state ?? 1, cleanupPolicy: 'compact' as const })),
+    ...stores.map((s) => ({ name: topics.state(s), partitions: p.state ?? 1, cleanupPolicy: 'compact' as const })),
   ];
 }

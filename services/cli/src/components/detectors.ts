@@ -1,10 +1,20 @@
 import type { Bus } from '@portcullis/bus';
 import type { Logger, MetricsRegistry, PortcullisConfig } from '@portcullis/common';
-import { createCredentialOriginScorer, runDetectors, type DetectorRuntime, type Scorer } from '@portcullis/detectors';
+import { createAggregator, createScorers, runDetectors, type DetectorRuntime } from '@portcullis/detectors';
 
-/** The scorers the config turns on, run as one member of the detectors' consumer group. */
+/**
+ * Every scorer the config turns on and the risk aggregator over their findings, run as
+ * one member of the detectors' consumer group (the same list in `start` and `detectors`).
+ */
 export function startDetectors(config: PortcullisConfig, bus: Bus, logger: Logger, metrics: MetricsRegistry): Promise<DetectorRuntime> {
-  const scorers: Array<Scorer<unknown>> = [];
-  if (config.detectors.credentialOrigin.enabled) scorers.push(createCredentialOriginScorer(config.detectors.credentialOrigin) as Scorer<unknown>);
-  return runDetectors({ bus, scorers, logger, metrics, config: config.detectors, partitions: config.bus.partitions });
+  const aggregator = createAggregator(config.detectors);
+  return runDetectors({
+    bus,
+    scorers: createScorers(config.detectors),
+    ...(aggregator ? { aggregator } : {}),
+    logger,
+    metrics,
+    config: config.detectors,
+    partitions: config.bus.partitions,
+  });
 }

@@ -1,0 +1,78 @@
+/**
+ * The event ids a partition applied most recently, so a duplicate of an event (the same
+ * event_id published twice, e.g. by a gateway's producer retry) is scored once. Ids are
+ * kept as 52-bit hashes (two FNV-1a variants): a false "seen" needs a collision within
+ * the window, ≈ capacity / 2^52 per event. Bounded: the oldest id goes first.
+ *
+ * `upTo` is the offset of the newest record the ring has seen. It is what makes the ring
+ * safe to restore from a changelog that is ahead of another store's changelog: a record
+ * at or below `upTo` is a re-delivery, which the per-store applied offsets judge instead,
+ * so the ring only judges records past it.
+ */
+export class EventIdRing {
+  private readonly ring: Float64Array;
+  private readonly set = new Set<number>();
+  private head = 0;
+  private size = 0;
+
+  constructor(
+    readonly capacity: number,
+    public upTo = -1,
+  ) {
+    this.ring = new Float64Array(Math.max(1, capacity));
+  }
+
+  has(h: number): boolean {
+    return this.set.has(h);
+  }
+
+  add(h: number): void {
+    if (this.capacity <= 0 || this.set.has(h)) return;
+    if (this.size === this.capacity) this.set.delete(this.ring[this.head] as number);
+    else this.size += 1;
+    this.ring[this.head] = h;
+    this.set.add(h);
+    this.head = (this.head + 1) % this.capacity;
+  }
+
+  clone(): EventIdRing {
+    const c = new EventIdRing(this.capacity, this.upTo);
+    for (const h of this.oldestFirst()) c.add(h);
+    return c;
+  }
+
+  /** `[upTo: f64][hash: f64]*`, oldest first. */
+  serialize(): Buffer {
+    const out = Buffer.allocUnsafe(8 + this.size * 8);
+    out.writeDoubleLE(this.upTo, 0);
+    let at = 8;
+    for (const h of this.oldestFirst()) {
+      out.writeDoubleLE(h, at);
+      at += 8;
+    }
+    return out;
+  }
+
+  static deserialize(capacity: number, b: Buffer): EventIdRing {
+    const ring = new EventIdRing(capacity, b.length >= 8 ? b.readDoubleLE(0) : -1);
+    for (let at = 8; at + 8 <= b.length; at += 8) ring.add(b.readDoubleLE(at));
+    return ring;
+  }
+
+  private *oldestFirst(): Generator<number> {
+    const start = this.size < this.capacity ? 0 : this.head;
+    for (let i = 0; i < this.size; i++) yield this.ring[(start + i) % this.capacity] as number;
+  }
+}
+
+/** A 52-bit hash of an event id: 32 bits of FNV-1a and 20 of a second FNV-1a with another basis. */
+export function eventIdHash(id: string): number {
+  let a = 0x811c9dc5;
+  let b = 0x050c5d1f;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+  }
+  return (a >>> 0) * 0x100000 + ((b >>> 0) & 0xfffff);
+}
