@@ -19,6 +19,7 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   query: async () => (await import('./commands/query.js')).runQuery,
   alerts: async () => (await import('./commands/alerts.js')).runAlerts,
   approvals: async () => (await import('./commands/approvals.js')).runApprovals,
+  changes: async () => (await import('./commands/changes.js')).runChanges,
 };
 
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {

@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../args.js';
 import { APPROVALS } from './approvals.js';
+import { CHANGES } from './changes.js';
 
 /**
  * Every command's flags and help, in one table so that `portcullis --help` and each
@@ -121,7 +122,7 @@ Options:
   --state-dir DIR      state directory (default ./.portcullis)`,
 };
 
-export const COMMANDS: readonly CommandSpec[] = [START, GATEWAY, DETECTORS, SINK, EXEC, QUERY, ALERTS, APPROVALS];
+export const COMMANDS: readonly CommandSpec[] = [START, GATEWAY, DETECTORS, SINK, EXEC, QUERY, ALERTS, APPROVALS, CHANGES];
 
 export const MAIN_USAGE = `Usage: portcullis <command> [options]
 
