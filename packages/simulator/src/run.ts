@@ -52,6 +52,10 @@ export interface BusRunOptions {
  */
 export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOptions): Promise<RunOutput> {
   const logger = o.logger ?? silentLogger();
+  // The evaluator's own decisions topic keeps every record: on the compacted production
+  // topic an in-process bus keeps only the newest decision per subject as it is written,
+  // and the evaluation must see each block the findings asked for.
+  await o.bus.ensureTopics([{ name: o.topics.decisions, partitions: 1, cleanupPolicy: 'delete', retentionMs: 7 * 86_400_000 }]);
   const runtime = await runDetectors({
     bus: o.bus,
     scorers: scorersFor(o.config),
@@ -60,6 +64,25 @@ export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOp
     config: { ...o.config, groupId: o.groupId },
     partitions: { events: o.partitions ?? 4, alerts: 1, decisions: 1, dlq: 1, state: 1 },
     lagIntervalMs: 60_000,
+  });
+  // Outputs are collected by a consumer as they are published rather than read back afterwards.
+  const alerts: SeenAlert[] = [];
+  const decisions: SeenDecision[] = [];
+  const outputs = await o.bus.subscribe({
+    groupId: `${o.groupId}.evaluator`,
+    topics: [o.topics.alerts, o.topics.decisions],
+    fromBeginning: true,
+    handler: async (batch) => {
+      for (const r of batch.records) {
+        if (batch.topic === o.topics.alerts) {
+          const a = r.value ? parseAlert(r.value) : undefined;
+          if (a) alerts.push(a);
+        } else {
+          const d = parseDecision(r.value);
+          if (d) decisions.push(d);
+        }
+      }
+    },
   });
   try {
     const producer = await o.bus.producer({ idempotent: true });
@@ -74,23 +97,14 @@ export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOp
     const deadline = Date.now() + (o.timeoutMs ?? 120_000);
     for (;;) {
       const s = runtime.stats();
-      if (s.events + s.deadLetters >= events.length) break;
-      if (Date.now() > deadline) throw new Error(`detectors consumed ${s.events} of ${events.length} events before the deadline`);
+      if (s.events + s.deadLetters >= events.length && alerts.length >= s.alerts && decisions.length >= s.decisions) break;
+      if (Date.now() > deadline) throw new Error(`detectors consumed ${s.events} of ${events.length} events (${alerts.length}/${s.alerts} alerts and ${decisions.length}/${s.decisions} decisions read) before the deadline`);
       await new Promise((r) => setTimeout(r, 25));
     }
     const stats = runtime.stats();
-    const alerts: SeenAlert[] = [];
-    await o.bus.readToEnd(o.topics.alerts, (r) => {
-      const a = r.value ? parseAlert(r.value) : undefined;
-      if (a) alerts.push(a);
-    });
-    const decisions: SeenDecision[] = [];
-    await o.bus.readToEnd(o.topics.decisions, (r) => {
-      const d = parseDecision(r.value);
-      if (d) decisions.push(d);
-    });
     return { alerts: latestAlerts(alerts), decisions, events: stats.events, deadLetters: stats.deadLetters };
   } finally {
+    await outputs.close();
     await runtime.close();
   }
 }

@@ -20,6 +20,9 @@ const HANDLERS: Record<string, () => Promise<Handler>> = {
   alerts: async () => (await import('./commands/alerts.js')).runAlerts,
   approvals: async () => (await import('./commands/approvals.js')).runApprovals,
   changes: async () => (await import('./commands/changes.js')).runChanges,
+  decisions: async () => (await import('./commands/decisions.js')).runDecisions,
+  simulate: async () => (await import('./commands/simulate.js')).runSimulate,
+  backtest: async () => (await import('./commands/backtest.js')).runBacktest,
 };
 
 export async function main(argv: readonly string[], ctx: CliContext): Promise<number> {

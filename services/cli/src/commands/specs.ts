@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../args.js';
 import { APPROVALS } from './approvals.js';
 import { CHANGES } from './changes.js';
+import { DECISIONS } from './decisions.js';
 
 /**
  * Every command's flags and help, in one table so that `portcullis --help` and each
@@ -122,7 +123,50 @@ Options:
   --state-dir DIR      state directory (default ./.portcullis)`,
 };
 
-export const COMMANDS: readonly CommandSpec[] = [START, GATEWAY, DETECTORS, SINK, EXEC, QUERY, ALERTS, APPROVALS, CHANGES];
+export const SIMULATE: CommandSpec = {
+  name: 'simulate',
+  summary: 'run a seeded fleet scenario with injected insider actions through the detectors and score them',
+  positionals: [],
+  options: { seed: { type: 'string' }, agents: { type: 'string' }, weeks: { type: 'string' }, json: { type: 'boolean' } },
+  usage: `Usage: portcullis simulate [--seed N] [--agents N] [--weeks N] [--json]
+
+Generates weeks of event-time traffic for a fleet of agents (nightly ETL jobs with cron
+schedules, reporting agents in office hours, support and payments agents), injects a
+stolen token from a new host, a bulk read of a rarely touched table, off-schedule runs
+and sensitive records sent to a new destination, runs it all through the detector
+runtime on the in-process bus, and prints per-detector true and false positives,
+precision, recall, time to detect (event time) and the block decisions issued.
+Exit status 1 when an injected action was missed or not blocked as configured.
+
+Options:
+  --seed N      scenario seed (default 1)
+  --agents N    fleet size (default 12)
+  --weeks N     weeks of event time, at least 3; the last carries the injections (default 4)
+  --json        print the report as JSON`,
+};
+
+export const BACKTEST: CommandSpec = {
+  name: 'backtest',
+  summary: 'replay stored events of a window through the detectors and report what would have fired',
+  positionals: [],
+  options: { ...storeOptions, from: { type: 'string' }, to: { type: 'string' } },
+  usage: `Usage: portcullis backtest --from ISO --to ISO [--config FILE] [--store-url URL] [--state-dir DIR] [--json]
+
+Reads the events of [from, to) from the event store (events FINAL, in time order),
+replays them through fresh detectors configured by the config's detectors section, and
+prints the alerts by detector and subject and the block decisions they would have
+issued. Publishes nothing. The store is reached as \`portcullis query\` reaches it.
+
+Options:
+  --from ISO         window start (e.g. 2025-01-20T00:00:00Z)
+  --to ISO           window end (exclusive)
+  --config FILE      detector settings and store settings
+  --store-url URL    ClickHouse HTTP URL
+  --state-dir DIR    state directory of the embedded store (default ./.portcullis)
+  --json             print the report as JSON`,
+};
+
+export const COMMANDS: readonly CommandSpec[] = [START, GATEWAY, DETECTORS, SINK, EXEC, QUERY, ALERTS, APPROVALS, CHANGES, DECISIONS, SIMULATE, BACKTEST];
 
 export const MAIN_USAGE = `Usage: portcullis <command> [options]
 
