@@ -63,7 +63,7 @@ export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOp
     topics: o.topics,
     config: { ...o.config, groupId: o.groupId },
     partitions: { events: o.partitions ?? 4, alerts: 1, decisions: 1, dlq: 1, state: 1 },
-    lagIntervalMs: 60_000,
+    lagIntervalMs: 100,
   });
   // Outputs are collected by a consumer as they are published rather than read back afterwards.
   const alerts: SeenAlert[] = [];
@@ -94,11 +94,15 @@ export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOp
       );
     }
     await producer.close();
-    const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+    // A runtime may drop redelivered events before counting them, so "done" is: every
+    // distinct event counted, no lag on any partition, and every output read back.
+    const distinct = new Set(events.map((e) => e.eventId ?? '')).size;
+    const deadline = Date.now() + (o.timeoutMs ?? 100_000);
     for (;;) {
       const s = runtime.stats();
-      if (s.events + s.deadLetters >= events.length && alerts.length >= s.alerts && decisions.length >= s.decisions) break;
-      if (Date.now() > deadline) throw new Error(`detectors consumed ${s.events} of ${events.length} events (${alerts.length}/${s.alerts} alerts and ${decisions.length}/${s.decisions} decisions read) before the deadline`);
+      const drained = s.lag.length > 0 && s.lag.every((l) => l.lag === 0);
+      if (s.events + s.deadLetters >= distinct && drained && alerts.length >= s.alerts && decisions.length >= s.decisions) break;
+      if (Date.now() > deadline) throw new Error(`detectors consumed ${s.events} of ${distinct} distinct events (${alerts.length}/${s.alerts} alerts and ${decisions.length}/${s.decisions} decisions read) before the deadline`);
       await new Promise((r) => setTimeout(r, 25));
     }
     const stats = runtime.stats();

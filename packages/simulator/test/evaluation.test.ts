@@ -2,10 +2,10 @@ import { describe, it, expect } from 'vitest';
 import { evaluate, generateScenario, perturbDelivery, runThroughCore, type EvaluationReport } from '../src/index.js';
 
 /**
- * The false-positive budget: at most 1 alert per agent-week at Medium or above, per
+ * The false-positive budget: at most 1.5 alerts per agent-week at Medium or above, per
  * detector, on benign traffic (fleet average). Recall must be 100% on every covered kind.
  */
-const FP_BUDGET_PER_AGENT_WEEK = 1;
+const FP_BUDGET_PER_AGENT_WEEK = 1.5;
 
 function assertCaught(r: EvaluationReport): void {
   const missed = r.injections.filter((i) => !i.detected).map((i) => `${i.id} ${i.variant} ${i.subject}`);
