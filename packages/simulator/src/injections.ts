@@ -67,7 +67,7 @@ export function injectActions(agents: readonly Agent[], normal: ReadonlyMap<stri
   const notCovered: InjectionPlan['notCovered'] = [];
   for (const kind of kinds) {
     if (kind === 'config-drift') {
-      notCovered.push({ kind, reason: 'agent manifests (phase MANIFEST) and the config-drift scorer are not in the detectors yet' });
+      notCovered.push({ kind, reason: 'the simulator does not generate agent manifests (phase MANIFEST) or change requests on portcullis.changes yet' });
       continue;
     }
     let made = 0;
