@@ -260,7 +260,12 @@ format_storage() {
   if [[ -f "$METADATA_DIR/meta.properties" ]]; then return 0; fi
   local cluster_id cmd=()
   # A random 16-byte id in Kafka's Uuid text form (URL-safe base64, no padding).
-  cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  # A leading '-' would be read by the storage tool's argument parser as a flag, so the
+  # id is drawn again until it starts with a letter or digit (1 try in 32 needs it).
+  cluster_id="-"
+  while [[ "$cluster_id" == -* || "$cluster_id" == _* ]]; do
+    cluster_id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')"
+  done
   say "formatting storage in $METADATA_DIR (cluster id $cluster_id)"
   while IFS= read -r -d '' a; do cmd+=("$a"); done < <(java_cmd)
   if ! "${cmd[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$SERVER_PROPS" \
