@@ -166,6 +166,8 @@ export const gatewaySchema = z
         requireSync: z.boolean().default(false),
         /** Bound on decisions written to the snapshot. */
         snapshotMaxEntries: z.number().int().min(1).default(100_000),
+        /** Groups whose members may list and lift decisions on the admin API (GET /decisions, DELETE /decisions/:subject). */
+        adminGroups: z.array(z.string().min(1)).default(['soc']),
       })
       .strict()
       .default({}),
