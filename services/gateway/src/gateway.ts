@@ -10,6 +10,7 @@ import { startConfigChanges, type ConfigChangesRuntime } from './config-changes/
 import { reportManifestHandler } from './manifests/report-manifest.js';
 import type { CommandAnalyzer } from './analysis/command-analyzer.js';
 import { PolicyAnalyzer } from './analysis/policy-analyzer.js';
+import { decisionRoutes } from './decisions/admin-routes.js';
 import { startDecisionFeed, type DecisionFeed } from './decisions/decision-loader.js';
 import { DecisionView } from './decisions/decision-view.js';
 import { outageTolerantBus } from './decisions/outage-tolerant-bus.js';
@@ -198,6 +199,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           }),
           approvals: approvals.routes,
           changes: configChanges.routes,
+          decisions: decisionRoutes({ view: decisionView, bus, topic: topics.decisions, authenticator, adminGroups: gw.decisions.adminGroups, logger, ...(options.now ? { now: options.now } : {}) }),
         },
         gw.admin.host,
         gw.admin.port,

@@ -7,6 +7,7 @@ export { allowAllPolicy } from './policy/policy.js';
 export type { CommandAnalyzer, CommandFacts } from './analysis/command-analyzer.js';
 export { SqlParserAnalyzer } from './analysis/sql-parser-analyzer.js';
 export { DecisionView, blockReason } from './decisions/decision-view.js';
+export type { DecisionRowView, DecisionLiftResult } from './decisions/admin-routes.js';
 export type { EventPublisher, PublishRecord } from './events/publisher.js';
 export type { Origin } from './origin/origin.js';
 export type { Access } from './grants/grants.js';

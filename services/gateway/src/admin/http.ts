@@ -10,6 +10,8 @@ export interface AdminSources {
   readonly approvals?: (req: IncomingMessage, res: ServerResponse) => void;
   /** The change requests API under /changes (src/config-changes/admin-routes.ts); absent = 404. */
   readonly changes?: (req: IncomingMessage, res: ServerResponse) => void;
+  /** The decisions API under /decisions (src/decisions/admin-routes.ts); absent = 404. */
+  readonly decisions?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 /** GET /healthz, GET /metrics and the approvals API. Binds loopback unless the config says otherwise. */
@@ -22,6 +24,10 @@ export async function startAdminServer(sources: AdminSources, host: string, port
     }
     if (sources.changes && (path === '/changes' || path.startsWith('/changes/'))) {
       sources.changes(req, res);
+      return;
+    }
+    if (sources.decisions && (path === '/decisions' || path.startsWith('/decisions/'))) {
+      sources.decisions(req, res);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -105,24 +105,24 @@ export function approvalRoutes(service: ApprovalService, authenticator: Authenti
   };
 }
 
-function headersOf(req: IncomingMessage): CallHeaders {
+export function headersOf(req: IncomingMessage): CallHeaders {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') out[k] = v;
   return out;
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
+export function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
 /** RFC 9457 problem details, plus the stable code and the retriable flag. */
-function problem(res: ServerResponse, err: PcxError): void {
+export function problem(res: ServerResponse, err: PcxError): void {
   if (res.headersSent) return void res.end();
   const body = { type: 'about:blank', title: err.code, status: err.httpStatus, detail: err.message, ...err.toJSON() };
   res.writeHead(err.httpStatus, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

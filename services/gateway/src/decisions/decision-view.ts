@@ -103,6 +103,19 @@ export class DecisionView {
     }
   }
 
+  /** Live blocks by key, for the admin API's list (GET /decisions). */
+  liveBlocks(now: number = Date.now()): Array<[string, Decision]> {
+    const out: Array<[string, Decision]> = [];
+    for (const [k, d] of this.byKey) if (isLiveBlock(d, now)) out.push([k, d]);
+    return out;
+  }
+
+  /** The live block on exactly this key, if any. */
+  liveBlock(key: string, now: number = Date.now()): Decision | undefined {
+    const d = this.byKey.get(key);
+    return d && isLiveBlock(d, now) ? d : undefined;
+  }
+
   /** Decisions not yet expired, by key, for the snapshot; at most `max`. */
   unexpired(now: number = Date.now(), max = Number.POSITIVE_INFINITY): Array<[string, Decision]> {
     const out: Array<[string, Decision]> = [];
