@@ -4,7 +4,7 @@ import { PcxError } from '@portcullis/common';
 
 /**
  * The embedded mode's state directory and the run files in it: demo.json (a live agent
- * token and the demo database's URL) and store-api.json (the loopback store endpoint and
+ * token, an operator's SOC token and the demo database's URL) and store-api.json (the loopback store endpoint and
  * its token). Both are written 0600 via a temp file and rename — a reader never sees half
  * of one and an older file's laxer mode never survives — and removed on a clean shutdown,
  * when their tokens stop working.
@@ -21,6 +21,8 @@ export interface DemoFile {
   token: string;
   /** The connection the demo agent may use. */
   connection: string;
+  /** An operator (SOC) token, group soc: lists and lifts block decisions through the admin API (`portcullis decisions`). */
+  socToken?: string;
   /** For the operator's own psql; never handed to an agent through the gateway. */
   demoDatabaseUrl?: string;
 }
@@ -104,5 +106,6 @@ export function parseDemoFile(raw: unknown, source: string): DemoFile {
   };
   const demo: DemoFile = { grpc: str('grpc'), admin: str('admin'), token: str('token'), connection: str('connection') };
   if (typeof o.demoDatabaseUrl === 'string') demo.demoDatabaseUrl = o.demoDatabaseUrl;
+  if (typeof o.socToken === 'string' && o.socToken !== '') demo.socToken = o.socToken;
   return demo;
 }

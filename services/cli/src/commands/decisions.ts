@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { createLogger, PcxError, Topics, type Logger } from '@portcullis/common';
+import { createLogger, isErrorCode, PcxError, Topics, type Logger } from '@portcullis/common';
 import type { Bus } from '@portcullis/bus';
 import { decodeDecision, type Decision } from '@portcullis/proto';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
@@ -7,27 +7,47 @@ import { loadCliConfig } from '../config.js';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatTable } from '../output/table.js';
+import { readDemoFile, resolveStateDir } from '../state.js';
 
 export const DECISIONS: CommandSpec = {
   name: 'decisions',
   summary: 'list block decisions in force and lift one (SOC)',
   positionals: ['action', 'subject?'],
-  options: { config: { type: 'string' }, reason: { type: 'string' }, by: { type: 'string' }, json: { type: 'boolean' } },
-  usage: `Usage: portcullis decisions list [--json] --config FILE
-       portcullis decisions lift SUBJECT --reason TEXT [--by WHO] --config FILE
+  options: {
+    config: { type: 'string' },
+    reason: { type: 'string' },
+    by: { type: 'string' },
+    json: { type: 'boolean' },
+    admin: { type: 'string' },
+    token: { type: 'string' },
+    'state-dir': { type: 'string' },
+  },
+  usage: `Usage: portcullis decisions list [--json] [--config FILE | --admin URL --token TOKEN]
+       portcullis decisions lift SUBJECT --reason TEXT [--by WHO] [--config FILE | --admin URL --token TOKEN]
 
-Block decisions on portcullis.decisions, read and written on the bus of the config (Kafka,
-the distributed mode). SUBJECT is the decision key: credential:<id>, identity:<subject>,
-origin:<ip>|<host>|<container> or session:<id>. Lifting publishes a tombstone for that key;
-every gateway of the environment drops the block when it reads it. The tombstone carries
-who lifted it and why (headers lifted-by, reason, lifted-at), and the lift is logged.
-Exit status: 0 ok, 1 nothing to lift or failed, 64 usage.
+Block decisions on portcullis.decisions. SUBJECT is the decision key: credential:<id>,
+identity:<subject>, origin:<ip>|<host>|<container> or session:<id>. Lifting publishes a
+tombstone for that key; every gateway of the environment drops the block when it reads it.
+The tombstone carries who lifted it and why (headers lifted-by, reason, lifted-at,
+decision-id), and the lift is logged.
+
+With a config whose bus is Kafka (--config or $PORTCULLIS_CONFIG, the distributed mode)
+the topic is read and written directly, and --by names who lifts (default: the OS user).
+Otherwise it goes through a gateway's admin HTTP API (GET /decisions, DELETE
+/decisions/SUBJECT), as a member of gateway.decisions.adminGroups (default soc); lifted-by
+is then the subject of your token. The admin URL comes from --admin, else the demo.json of a
+running \`portcullis start\`; the token from --token, else $PORTCULLIS_TOKEN, else the
+operator's socToken in demo.json.
+Exit status: 0 ok, 2 refused (not in an admin group), 1 nothing to lift or failed, 64 usage.
 
 Options:
   --config FILE   config file whose bus is Kafka (default: $PORTCULLIS_CONFIG)
+  --admin URL     the gateway's admin base URL (http://127.0.0.1:7080)
+  --token TOKEN   a bearer token of a member of gateway.decisions.adminGroups
   --reason TEXT   why the block is lifted (required for lift)
-  --by WHO        who lifts it (default: the OS user)
-  --json          list: one JSON object per decision`,
+  --by WHO        Kafka only: who lifts it (default: the OS user)
+  --json          list: one JSON object per decision
+  --state-dir DIR where demo.json is (default ./.portcullis)`,
 };
 
 export interface DecisionRow {
@@ -86,31 +106,100 @@ export async function liftDecision(bus: Bus, topic: string, subject: string, by:
 
 const when = (ms: number) => (ms > 0 ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'never');
 
+interface AdminTarget {
+  readonly baseUrl: string;
+  readonly token: string;
+}
+
+/** The admin API's address and an operator token: the flags, $PORTCULLIS_TOKEN, then demo.json (its socToken, never the agent's). */
+function resolveDecisionsAdmin(args: ParsedArgs, ctx: CliContext): AdminTarget {
+  let baseUrl = args.string('admin');
+  let token = args.string('token') ?? ctx.env.token;
+  if (baseUrl === undefined || token === undefined) {
+    const demo = readDemoFile(resolveStateDir(args.string('state-dir'), undefined));
+    baseUrl ??= demo?.admin;
+    token ??= demo?.socToken;
+  }
+  if (baseUrl === undefined) throw new PcxError('PCX_BAD_REQUEST', 'no admin URL: pass --admin http://HOST:PORT, run `portcullis start` (demo.json), or --config a Kafka config');
+  if (token === undefined) throw new PcxError('PCX_AUTH_MISSING', 'no operator token: pass --token, set PORTCULLIS_TOKEN, or run `portcullis start` (socToken in demo.json)');
+  return { baseUrl: baseUrl.replace(/\/+$/, ''), token };
+}
+
+async function adminCall<T>(target: AdminTarget, method: 'GET' | 'DELETE', path: string, body?: object): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${target.baseUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${target.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch (e) {
+    throw new PcxError('PCX_TARGET_UNAVAILABLE', `cannot reach the admin API at ${target.baseUrl}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!res.ok) {
+    const p = (parsed ?? {}) as { code?: unknown; message?: unknown };
+    const code = typeof p.code === 'string' && isErrorCode(p.code) ? p.code : 'PCX_INTERNAL';
+    throw new PcxError(code, typeof p.message === 'string' ? p.message : `HTTP ${res.status} from the admin API`);
+  }
+  return parsed as T;
+}
+
+function printRows(rows: DecisionRow[], args: ParsedArgs, ctx: CliContext): void {
+  if (args.flag('json')) for (const r of rows) ctx.out(JSON.stringify(r));
+  else ctx.out(formatTable(['subject', 'source', 'created', 'expires', 'reason', 'decision'], rows.map((r) => [r.subject, r.source, when(r.createdAt), when(r.expiresAt), r.reason, r.decisionId])));
+}
+
+function liftArgs(subject: string | undefined, args: ParsedArgs): { subject: string; reason: string } {
+  if (!subject || !/^(credential|identity|origin|session):./.test(subject)) throw new UsageError('portcullis decisions lift: SUBJECT is credential:<id>, identity:<subject>, origin:<…> or session:<id>', DECISIONS.usage);
+  const reason = args.string('reason');
+  if (!reason) throw new UsageError('portcullis decisions lift: --reason is required (it is recorded with the lift)', DECISIONS.usage);
+  return { subject, reason };
+}
+
+/** The embedded mode (and any gateway's admin API): the gateway publishes on its own bus. */
+async function runOnAdminApi(action: 'list' | 'lift', subject: string | undefined, args: ParsedArgs, ctx: CliContext): Promise<number> {
+  if (action === 'list') {
+    const { decisions } = await adminCall<{ decisions: DecisionRow[] }>(resolveDecisionsAdmin(args, ctx), 'GET', '/decisions');
+    printRows(decisions, args, ctx);
+    return ExitCode.ok;
+  }
+  const lift = liftArgs(subject, args);
+  if (args.string('by') !== undefined) throw new UsageError('portcullis decisions lift: --by is for the Kafka mode; through the admin API the lift is recorded as the subject of your token', DECISIONS.usage);
+  const r = await adminCall<{ liftedBy: string; lifted: DecisionRow | null; applied: boolean }>(resolveDecisionsAdmin(args, ctx), 'DELETE', `/decisions/${encodeURIComponent(lift.subject)}`, { reason: lift.reason });
+  ctx.out(r.lifted ? `lifted ${lift.subject} (decision ${r.lifted.decisionId} from ${r.lifted.source}) by ${r.liftedBy}: ${lift.reason}` : `no block in force on ${lift.subject}; published a tombstone anyway (by ${r.liftedBy})`);
+  return r.lifted ? ExitCode.ok : ExitCode.failure;
+}
+
 export async function runDecisions(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const action = args.positionals[0] ?? '';
   const subject = args.positionals[1];
   if (action !== 'list' && action !== 'lift') throw new UsageError(`portcullis decisions: unknown action ${JSON.stringify(action)} (list, lift)`, DECISIONS.usage);
+  const configPath = args.string('config') ?? ctx.env.config;
   const { config } = loadCliConfig(args.string('config'), ctx.env);
-  if (config.bus.kind !== 'kafka') {
-    // The embedded mode's bus lives inside the running `portcullis start`; another process cannot publish on it.
-    throw new PcxError('PCX_BAD_REQUEST', 'portcullis decisions needs a --config whose bus is Kafka (the embedded mode has no route for it yet)');
+  if (configPath === undefined || config.bus.kind !== 'kafka' || args.string('admin') !== undefined) {
+    // The embedded mode's bus lives inside the running `portcullis start`: its admin API publishes for us.
+    return runOnAdminApi(action, subject, args, ctx);
   }
   const logger = createLogger('cli-decisions', config.log.level === 'info' ? 'warn' : config.log.level);
   const { createBus } = await import('@portcullis/bus');
   const bus = createBus(config.bus, logger);
   try {
     if (action === 'list') {
-      const rows = await listDecisions(bus, Topics.decisions, Date.now());
-      if (args.flag('json')) for (const r of rows) ctx.out(JSON.stringify(r));
-      else ctx.out(formatTable(['subject', 'source', 'created', 'expires', 'reason', 'decision'], rows.map((r) => [r.subject, r.source, when(r.createdAt), when(r.expiresAt), r.reason, r.decisionId])));
+      printRows(await listDecisions(bus, Topics.decisions, Date.now()), args, ctx);
       return ExitCode.ok;
     }
-    if (!subject || !/^(credential|identity|origin|session):./.test(subject)) throw new UsageError('portcullis decisions lift: SUBJECT is credential:<id>, identity:<subject>, origin:<…> or session:<id>', DECISIONS.usage);
-    const reason = args.string('reason');
-    if (!reason) throw new UsageError('portcullis decisions lift: --reason is required (it is recorded with the lift)', DECISIONS.usage);
+    const lift = liftArgs(subject, args);
     const by = args.string('by') ?? userInfo().username;
-    const lifted = await liftDecision(bus, Topics.decisions, subject, by, reason, logger);
-    ctx.out(lifted ? `lifted ${subject} (decision ${lifted.decisionId} from ${lifted.source}) by ${by}: ${reason}` : `no block in force on ${subject}; published a tombstone anyway (by ${by})`);
+    const lifted = await liftDecision(bus, Topics.decisions, lift.subject, by, lift.reason, logger);
+    ctx.out(lifted ? `lifted ${lift.subject} (decision ${lifted.decisionId} from ${lifted.source}) by ${by}: ${lift.reason}` : `no block in force on ${lift.subject}; published a tombstone anyway (by ${by})`);
     return ExitCode.ok;
   } finally {
     await bus.close();

@@ -30,11 +30,12 @@ export async function runStart(args: ParsedArgs, ctx: CliContext): Promise<numbe
   const shutdown = new Shutdown(logger);
   const withDemo = base.gateway.connections.length === 0;
   const demoToken = withDemo ? generateToken() : undefined;
+  const socToken = withDemo ? generateToken() : undefined;
   const config = embeddedConfig(base, {
     stateDir,
     grpcPort: args.port('grpc-port'),
     adminPort: args.port('admin-port'),
-    demo: demoToken ? { tokenSha256: tokenSha256(demoToken), poolMax: DEMO_POOL_MAX } : undefined,
+    demo: demoToken ? { tokenSha256: tokenSha256(demoToken), poolMax: DEMO_POOL_MAX, socTokenSha256: socToken ? tokenSha256(socToken) : undefined } : undefined,
   });
   // Credential references resolve against this copy; the demo URL is added to it, never to process.env or the config.
   const env: Record<string, string | undefined> = { ...ctx.env.vars };
@@ -80,9 +81,10 @@ export async function runStart(args: ParsedArgs, ctx: CliContext): Promise<numbe
     shutdown.add('run-files', async () => removeRunFiles(stateDir));
     writeStoreApiFile(stateDir, { url: storeApi.url, token: storeToken });
     if (demoToken) {
-      const path = writeDemoFile(stateDir, { grpc, admin, token: demoToken, connection: DEMO_CONNECTION, demoDatabaseUrl });
+      const path = writeDemoFile(stateDir, { grpc, admin, token: demoToken, connection: DEMO_CONNECTION, demoDatabaseUrl, ...(socToken ? { socToken } : {}) });
       ctx.out(`demo: connection "${DEMO_CONNECTION}" with synthetic PII; agent token in ${path}`);
       ctx.out(`      try: portcullis exec -c ${DEMO_CONNECTION} "select id, name, email from customers limit 5"`);
+      ctx.out(`      operator (SOC) token in the same file: portcullis decisions list | lift SUBJECT --reason TEXT`);
     }
     ctx.out(`portcullis ready grpc=${grpc} admin=${admin} state=${stateDir}`);
   } catch (e) {

@@ -12,6 +12,10 @@ import { embeddedStorePath } from '../config.js';
 export const DEMO_CONNECTION = 'demo';
 export const DEMO_TOKEN_ID = 'demo-agent';
 export const DEMO_SUBJECT = 'agent:demo';
+/** The operator's token in the demo: group soc (gateway.decisions.adminGroups' default), so it may list and lift blocks. */
+export const DEMO_SOC_TOKEN_ID = 'demo-soc';
+export const DEMO_SOC_SUBJECT = 'operator:soc';
+export const DEMO_SOC_GROUP = 'soc';
 /** The demo URL reaches the gateway only by reference, as every target credential does. */
 export const DEMO_URL_ENV = 'PORTCULLIS_DEMO_URL';
 
@@ -19,7 +23,7 @@ export interface EmbeddedChoices {
   stateDir: string;
   grpcPort?: number | undefined;
   adminPort?: number | undefined;
-  demo?: { tokenSha256: string; poolMax: number } | undefined;
+  demo?: { tokenSha256: string; poolMax: number; socTokenSha256?: string | undefined } | undefined;
 }
 
 const DEFAULT_SPOOL_DIR = gatewaySchema.parse({}).spool.dir;
@@ -46,6 +50,8 @@ export function embeddedConfig(base: PortcullisConfig, choices: EmbeddedChoices)
       }),
     );
     tokens.push(serviceTokenSchema.parse({ id: DEMO_TOKEN_ID, subject: DEMO_SUBJECT, kind: 'agent', sha256: choices.demo.tokenSha256 }));
+    // No grant on any connection: the operator's token is for the admin API (decisions), not for running commands.
+    if (choices.demo.socTokenSha256) tokens.push(serviceTokenSchema.parse({ id: DEMO_SOC_TOKEN_ID, subject: DEMO_SOC_SUBJECT, kind: 'human', groups: [DEMO_SOC_GROUP], sha256: choices.demo.socTokenSha256 }));
   }
   return {
     ...base,
