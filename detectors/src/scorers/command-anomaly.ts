@@ -2,6 +2,7 @@ import type { CommandAnomalyConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
 import type { AnalyticKind, Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
 import { admit } from '../stats/admit.js';
+import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 import { decayFactor } from '../stats/decay.js';
 import { hashId } from '../stats/event-ring.js';
 import { robustZ } from '../stats/robust.js';
@@ -79,48 +80,82 @@ export function createCommandAnomalyScorer(config: CommandAnomalySettings): Scor
     score: (state, e) => scoreCommandAnomaly(config, state, e),
     evict: (state, now) => evictCommandAnomaly(config, state, now),
     sizeOf: sizeOfState,
-    serialize: (s) =>
-      Buffer.from(
-        JSON.stringify([
-          s.tables.map((x) => [x.table, x.count, x.at]),
-          s.window,
-          s.reads,
-          s.since,
-          s.pending.map((p) => [p.requestId, p.eventId, p.at, p.tables, p.rarest, p.rarity, p.firstSeen ? 1 : 0, p.unfiltered ? 1 : 0, p.isRead ? 1 : 0]),
-          s.recent,
-          s.last,
-        ]),
-      ),
-    deserialize: (b) => {
-      const [tables, window, reads, since, pending, recent, last] = JSON.parse(b.toString('utf8')) as [
-        Array<[string, number, number]>,
-        number[],
-        number,
-        number,
-        Array<[string, string, number, string[], string, number, number, number, number]>,
-        number[],
-        number,
-      ];
-      return {
-        tables: tables.map(([table, count, at]) => ({ table, h: hashId(table), count, at })),
-        window,
-        reads,
-        since,
-        pending: pending.map(([requestId, eventId, at, ts, rarest, rarity, firstSeen, unfiltered, isRead]) => ({
-          requestId,
-          eventId,
-          at,
-          tables: ts,
-          rarest,
-          rarity,
-          firstSeen: firstSeen === 1,
-          unfiltered: unfiltered === 1,
-          isRead: isRead === 1,
-        })),
-        recent,
-        last,
-      };
-    },
+    serialize: serializeCommandAnomaly,
+    deserialize: deserializeCommandAnomaly,
+  };
+}
+
+/** Binary (stats/codec.ts), fields in declaration order; table hashes are recomputed on read. */
+function serializeCommandAnomaly(s: CommandAnomalyState): Buffer {
+  const w = new Writer();
+  w.uint(s.tables.length);
+  for (const x of s.tables) w.str(x.table).f64(x.count).f64(x.at);
+  w.f64s(s.window).f64(s.reads).f64(s.since).uint(s.pending.length);
+  for (const p of s.pending) {
+    w.str(p.requestId).str(p.eventId).f64(p.at).uint(p.tables.length);
+    for (const t of p.tables) w.str(t);
+    w.str(p.rarest).f64(p.rarity).u8((p.firstSeen ? 1 : 0) | (p.unfiltered ? 2 : 0) | (p.isRead ? 4 : 0));
+  }
+  return w.u32s(s.recent).f64(s.last).finish();
+}
+
+function deserializeCommandAnomaly(b: Buffer): CommandAnomalyState {
+  if (isLegacyJson(b)) return deserializeLegacy(b);
+  const r = new Reader(b);
+  const tables: TableCount[] = [];
+  for (let i = 0, n = r.uint(); i < n; i++) {
+    const table = r.str();
+    tables.push({ table, h: hashId(table), count: r.f64(), at: r.f64() });
+  }
+  const window = r.f64s();
+  const reads = r.f64();
+  const since = r.f64();
+  const pending: PendingRead[] = [];
+  for (let i = 0, n = r.uint(); i < n; i++) {
+    const requestId = r.str();
+    const eventId = r.str();
+    const at = r.f64();
+    const ts: string[] = [];
+    for (let k = 0, m = r.uint(); k < m; k++) ts.push(r.str());
+    const rarest = r.str();
+    const rarity = r.f64();
+    const flags = r.u8();
+    pending.push({ requestId, eventId, at, tables: ts, rarest, rarity, firstSeen: (flags & 1) !== 0, unfiltered: (flags & 2) !== 0, isRead: (flags & 4) !== 0 });
+  }
+  const state: CommandAnomalyState = { tables, window, reads, since, pending, recent: r.u32s(), last: r.f64() };
+  r.end();
+  return state;
+}
+
+/** The JSON encoding written before the binary one, read from older changelogs. */
+function deserializeLegacy(b: Buffer): CommandAnomalyState {
+  const [tables, window, reads, since, pending, recent, last] = JSON.parse(b.toString('utf8')) as [
+    Array<[string, number, number]>,
+    number[],
+    number,
+    number,
+    Array<[string, string, number, string[], string, number, number, number, number]>,
+    number[],
+    number,
+  ];
+  return {
+    tables: tables.map(([table, count, at]) => ({ table, h: hashId(table), count, at })),
+    window,
+    reads,
+    since,
+    pending: pending.map(([requestId, eventId, at, ts, rarest, rarity, firstSeen, unfiltered, isRead]) => ({
+      requestId,
+      eventId,
+      at,
+      tables: ts,
+      rarest,
+      rarity,
+      firstSeen: firstSeen === 1,
+      unfiltered: unfiltered === 1,
+      isRead: isRead === 1,
+    })),
+    recent,
+    last,
   };
 }
 

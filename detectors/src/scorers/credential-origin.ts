@@ -1,6 +1,7 @@
 import type { CredentialOriginConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
 import type { Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 
 /**
  * Credential origin: a credential that has always been used from the same few places
@@ -53,26 +54,31 @@ export function createCredentialOriginScorer(config: CredentialOriginSettings): 
     },
     sizeOf: sizeOfState,
     serialize: serializeState,
-    deserialize: (b) => {
-      const rows = JSON.parse(b.toString('utf8')) as Array<[string, number, number, number]>;
-      return { origins: rows.map(([origin, first, last, count]) => ({ origin, first, last, count })) };
-    },
+    deserialize: deserializeState,
   };
 }
 
 const EMPTY: CredentialOriginState = { origins: [] };
 
-/**
- * `[[origin, first, last, count], …]` as JSON, built by hand: every changed credential is
- * serialised once per batch for the changelog, and this skips the intermediate arrays.
- */
+/** Binary (stats/codec.ts): origins as (tuple, first, last, count). */
 function serializeState(s: CredentialOriginState): Buffer {
-  let out = '[';
-  for (let i = 0; i < s.origins.length; i++) {
-    const o = s.origins[i] as OriginEntry;
-    out += `${i === 0 ? '' : ','}[${JSON.stringify(o.origin)},${o.first},${o.last},${o.count}]`;
+  const w = new Writer();
+  w.uint(s.origins.length);
+  for (const o of s.origins) w.str(o.origin).f64(o.first).f64(o.last).uint(o.count);
+  return w.finish();
+}
+
+function deserializeState(b: Buffer): CredentialOriginState {
+  if (isLegacyJson(b)) {
+    const rows = JSON.parse(b.toString('utf8')) as Array<[string, number, number, number]>;
+    return { origins: rows.map(([origin, first, last, count]) => ({ origin, first, last, count })) };
   }
-  return Buffer.from(`${out}]`);
+  const r = new Reader(b);
+  const n = r.uint();
+  const origins: OriginEntry[] = [];
+  for (let i = 0; i < n; i++) origins.push({ origin: r.str(), first: r.f64(), last: r.f64(), count: r.uint() });
+  r.end();
+  return { origins };
 }
 
 /** The origin tuple; `|` and `%` are escaped so caller-declared fields cannot forge another tuple. */

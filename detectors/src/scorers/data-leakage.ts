@@ -2,6 +2,7 @@ import type { DataLeakageConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
 import type { Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
 import { admit } from '../stats/admit.js';
+import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 import { addMoment, NO_MOMENTS, stdOf, type Moments } from '../stats/moments.js';
 import { escapeKeyPart, severityRank } from '../stats/severity.js';
 
@@ -61,22 +62,8 @@ export function createDataLeakageScorer(config: DataLeakageSettings): Scorer<Dat
     score: (state, e) => scoreDataLeakage(config, policy, state, e),
     evict: (state, now) => (state.last > 0 && now - state.last >= config.idleTtlMs ? undefined : state),
     sizeOf: (s) => 120 + 2 * 56 + 16 + s.recent.length * 8,
-    serialize: (s) =>
-      Buffer.from(JSON.stringify([s.n, s.first, s.last, momentsRow(s.bytes), momentsRow(s.pii), s.sensitive, s.findingAt, s.findingRank, s.recent])),
-    deserialize: (b) => {
-      const [n, first, last, bytes, pii, sens, findingAt, findingRank, recent] = JSON.parse(b.toString('utf8')) as [
-        number,
-        number,
-        number,
-        MomentsRow,
-        MomentsRow,
-        number,
-        number,
-        number,
-        number[],
-      ];
-      return { n, first, last, bytes: momentsOf(bytes), pii: momentsOf(pii), sensitive: sens, findingAt, findingRank, recent };
-    },
+    serialize: serializeLeakage,
+    deserialize: deserializeLeakage,
   };
 }
 
@@ -87,8 +74,42 @@ export interface LeakagePolicy {
 }
 
 type MomentsRow = [number, number, number, number];
-const momentsRow = (m: Moments): MomentsRow => [m.w, m.mean, m.s, m.at];
 const momentsOf = ([w, mean, s, at]: MomentsRow): Moments => ({ w, mean, s, at });
+
+/** Binary (stats/codec.ts), fields in declaration order. */
+function serializeLeakage(s: DataLeakageState): Buffer {
+  const w = new Writer();
+  w.f64(s.n).f64(s.first).f64(s.last);
+  w.f64(s.bytes.w).f64(s.bytes.mean).f64(s.bytes.s).f64(s.bytes.at);
+  w.f64(s.pii.w).f64(s.pii.mean).f64(s.pii.s).f64(s.pii.at);
+  return w.f64(s.sensitive).f64(s.findingAt).f64(s.findingRank).u32s(s.recent).finish();
+}
+
+function deserializeLeakage(b: Buffer): DataLeakageState {
+  if (isLegacyJson(b)) {
+    const [n, first, last, bytes, pii, sensitive, findingAt, findingRank, recent] = JSON.parse(b.toString('utf8')) as [
+      number,
+      number,
+      number,
+      MomentsRow,
+      MomentsRow,
+      number,
+      number,
+      number,
+      number[],
+    ];
+    return { n, first, last, bytes: momentsOf(bytes), pii: momentsOf(pii), sensitive, findingAt, findingRank, recent };
+  }
+  const r = new Reader(b);
+  const n = r.f64();
+  const first = r.f64();
+  const last = r.f64();
+  const bytes: Moments = { w: r.f64(), mean: r.f64(), s: r.f64(), at: r.f64() };
+  const pii: Moments = { w: r.f64(), mean: r.f64(), s: r.f64(), at: r.f64() };
+  const state: DataLeakageState = { n, first, last, bytes, pii, sensitive: r.f64(), findingAt: r.f64(), findingRank: r.f64(), recent: r.u32s() };
+  r.end();
+  return state;
+}
 
 export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePolicy, state: DataLeakageState, e: IAccessEvent): ScoreResult<DataLeakageState> {
   if (e.phase !== Phase.RESPONSE || !e.response) return { state, findings: [] };

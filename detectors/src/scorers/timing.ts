@@ -7,6 +7,7 @@ import { decayFactor, decayedExposure } from '../stats/decay.js';
 import { hashId, ringAdd, ringHas } from '../stats/event-ring.js';
 import { poissonUpper } from '../stats/poisson.js';
 import { atLeast } from '../stats/severity.js';
+import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 import { assertTimeZone, localFields, zoneOffset } from '../stats/time-zone.js';
 
 /**
@@ -32,7 +33,7 @@ export interface TimingState {
   /** Hashed ids of recent sessions. */
   readonly sessions: readonly number[];
   /** Decayed runs per local hour-of-week as of histAt; empty before the first run. */
-  readonly hist: readonly number[];
+  readonly hist: Readonly<Float64Array>;
   readonly histAt: number;
   /** Runs counted (maturity) and the time of the first. */
   readonly runs: number;
@@ -52,7 +53,7 @@ export interface AgentPlan {
   readonly toleranceMs: number;
 }
 
-const EMPTY: TimingState = { last: 0, sessions: [], hist: [], histAt: 0, runs: 0, first: 0, winStart: 0, winRuns: 0, burstRaised: false, recent: [] };
+const EMPTY: TimingState = { last: 0, sessions: [], hist: new Float64Array(0), histAt: 0, runs: 0, first: 0, winStart: 0, winRuns: 0, burstRaised: false, recent: [] };
 
 /** Builds the scorer; throws on a bad cron expression or time zone, naming the config key. */
 export function createTimingScorer(config: TimingSettings): Scorer<TimingState> {
@@ -91,23 +92,8 @@ export function createTimingScorer(config: TimingSettings): Scorer<TimingState> 
     score: (state, e) => scoreTiming(config, planOf(e.identity?.subject ?? ''), state, e),
     evict: (state, now) => (state.last > 0 && now - state.last >= config.idleTtlMs ? undefined : state),
     sizeOf: (s) => 152 + 16 + s.hist.length * 8 + 16 + s.sessions.length * 8 + 16 + s.recent.length * 8,
-    serialize: (s) =>
-      Buffer.from(JSON.stringify([s.last, s.sessions, s.hist, s.histAt, s.runs, s.first, s.winStart, s.winRuns, s.burstRaised ? 1 : 0, s.recent])),
-    deserialize: (b) => {
-      const [last, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised, recent] = JSON.parse(b.toString('utf8')) as [
-        number,
-        number[],
-        number[],
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number[],
-      ];
-      return { last, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised: burstRaised === 1, recent };
-    },
+    serialize: serializeTiming,
+    deserialize: deserializeTiming,
   };
 }
 
@@ -174,7 +160,9 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
     }
   }
 
-  const nextHist = hist.map((c, i) => (i === bin ? c * d + 1 : c * d));
+  const nextHist = new Float64Array(BINS);
+  for (let i = 0; i < BINS; i++) nextHist[i] = (hist[i] as number) * d;
+  nextHist[bin] = (nextHist[bin] as number) + 1;
   const next: TimingState = {
     last: t,
     sessions,
@@ -198,7 +186,7 @@ interface Signal {
   analytic: AnalyticKind;
 }
 
-const ZERO_HIST: readonly number[] = new Array<number>(BINS).fill(0);
+const ZERO_HIST: Readonly<Float64Array> = new Float64Array(BINS);
 
 const TITLES: Record<Signal['rule'], string> = {
   off_schedule: 'Agent ran outside its declared schedule',
@@ -207,9 +195,65 @@ const TITLES: Record<Signal['rule'], string> = {
   silence: 'Agent resumed after an unexpectedly long silence',
 };
 
+const DAY = 24 * HOUR;
+
+/** Local hour of the week (0 = Sunday 00:00): plain arithmetic on local ms (1970-01-01 was a Thursday). */
 function binOf(local: number): number {
-  const f = localFields(local);
-  return f.dayOfWeek * 24 + f.hour;
+  const days = Math.floor(local / DAY);
+  const dayOfWeek = (((days + 4) % 7) + 7) % 7;
+  const hour = Math.floor((local - days * DAY) / HOUR);
+  return dayOfWeek * 24 + hour;
+}
+
+/**
+ * Binary (stats/codec.ts). The histogram is sparse for young agents: a presence flag,
+ * then a 168-bit map of the non-zero bins (21 bytes) and their values.
+ */
+function serializeTiming(s: TimingState): Buffer {
+  const w = new Writer();
+  w.f64(s.last).u32s(s.sessions);
+  if (s.hist.length === 0) w.u8(0);
+  else {
+    w.u8(1);
+    for (let byte = 0; byte < BINS / 8; byte++) {
+      let bits = 0;
+      for (let k = 0; k < 8; k++) if ((s.hist[byte * 8 + k] as number) !== 0) bits |= 1 << k;
+      w.u8(bits);
+    }
+    for (let i = 0; i < BINS; i++) if ((s.hist[i] as number) !== 0) w.f64(s.hist[i] as number);
+  }
+  return w.f64(s.histAt).f64(s.runs).f64(s.first).f64(s.winStart).f64(s.winRuns).u8(s.burstRaised ? 1 : 0).u32s(s.recent).finish();
+}
+
+function deserializeTiming(b: Buffer): TimingState {
+  if (isLegacyJson(b)) {
+    const [last, sessions, hist, histAt, runs, first, winStart, winRuns, burstRaised, recent] = JSON.parse(b.toString('utf8')) as [
+      number,
+      number[],
+      number[],
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number[],
+    ];
+    return { last, sessions, hist: Float64Array.from(hist), histAt, runs, first, winStart, winRuns, burstRaised: burstRaised === 1, recent };
+  }
+  const r = new Reader(b);
+  const last = r.f64();
+  const sessions = r.u32s();
+  let hist = new Float64Array(0);
+  if (r.u8() === 1) {
+    hist = new Float64Array(BINS);
+    const bits: number[] = [];
+    for (let byte = 0; byte < BINS / 8; byte++) bits.push(r.u8());
+    for (let i = 0; i < BINS; i++) if ((((bits[i >> 3] as number) >> (i & 7)) & 1) === 1) hist[i] = r.f64();
+  }
+  const state: TimingState = { last, sessions, hist, histAt: r.f64(), runs: r.f64(), first: r.f64(), winStart: r.f64(), winRuns: r.f64(), burstRaised: r.u8() === 1, recent: r.u32s() };
+  r.end();
+  return state;
 }
 
 /** Whether some cron minute falls within ± tolerance of t (read in the agent's zone at each end). */
