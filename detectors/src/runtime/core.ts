@@ -146,7 +146,6 @@ interface Undo {
 interface BatchCtx {
   readonly p: PartitionStores;
   readonly undo: Undo;
-  readonly dirty: Map<Store, Set<string>>;
   readonly result: BatchResult;
   runtimeDirty: boolean;
 }
@@ -328,7 +327,7 @@ export class DetectorCore {
       perDetector: new Map(this.detectorNames().map((name) => [name, { alerts: 0, decisions: 0, suppressed: 0 }])),
       rollback: () => this.rollback(p, undo),
     };
-    const ctx: BatchCtx = { p, undo, dirty: new Map(), result, runtimeDirty: false };
+    const ctx: BatchCtx = { p, undo, result, runtimeDirty: false };
     let last = -1;
 
     for (const rec of records) {
@@ -387,7 +386,7 @@ export class DetectorCore {
       return;
     }
     // Identity tells what changed: an untouched state needs no changelog write.
-    if (scored.state !== state) this.put(ctx, slot, key, scored.state);
+    if (scored.state !== state) this.put(ctx, slot, key, scored.state, prev);
     if (scored.findings.length === 0) return;
     const counts = ctx.result.perDetector.get(scorer.name);
     for (const f of scored.findings) {
@@ -439,7 +438,7 @@ export class DetectorCore {
     const prev = store.states.get(key) as RiskState | undefined;
     const state = prev ?? agg.init(entity);
     const r = agg.add(state, f, e.time);
-    if (r.state !== state) this.put(ctx, store, key, r.state);
+    if (r.state !== state) this.put(ctx, store, key, r.state, prev);
     if (r.closed) this.emitUpdate(ctx, r.closed, e);
     if (r.update && r.update !== r.closed) this.emitUpdate(ctx, r.update, e);
   }
@@ -449,16 +448,15 @@ export class DetectorCore {
   }
 
   /** Stores a state as most recently used, evicting the least recently used over the bound. */
-  private put(ctx: BatchCtx, store: Store, key: string, state: unknown): void {
-    remember(ctx.undo, store, key);
-    store.states.delete(key);
+  private put(ctx: BatchCtx, store: Store, key: string, state: unknown, prev: unknown): void {
+    const saved = savedOf(ctx.undo, store);
+    if (!saved.has(key)) saved.set(key, prev);
+    if (prev !== undefined) store.states.delete(key);
     store.states.set(key, state);
-    markDirty(ctx.dirty, store, key);
     while (store.states.size > this.options.maxKeysPerPartition) {
       const oldest = store.states.keys().next().value as string;
       remember(ctx.undo, store, oldest);
       store.states.delete(oldest);
-      markDirty(ctx.dirty, store, oldest);
     }
   }
 
@@ -513,14 +511,14 @@ export class DetectorCore {
     remember(ctx.undo, store, key);
     if (next === undefined) store.states.delete(key);
     else store.states.set(key, next);
-    markDirty(ctx.dirty, store, key);
   }
 
   private writeChangelog(partition: number, ctx: BatchCtx, last: number): void {
     const { p, result } = ctx;
-    for (const [store, keys] of ctx.dirty) {
+    // Every entry a batch changed (or dropped) was remembered for rollback first: those are the dirty ones.
+    for (const [store, saved] of ctx.undo.states) {
       const out: OutRecord[] = [];
-      for (const key of keys) {
+      for (const key of saved.keys()) {
         const s = store.states.get(key);
         out.push({ key: stateKey(partition, key), value: s === undefined ? null : store.serialize(s) });
       }
@@ -607,20 +605,17 @@ function decode(rec: InputRecord): AccessEvent | string {
   return e;
 }
 
-function remember(undo: Undo, store: Store, key: string): void {
+/** The batch's saved states of one store: the state each entry had before its first change this batch. */
+function savedOf(undo: Undo, store: Store): Map<string, unknown> {
   let saved = undo.states.get(store);
   if (!saved) {
     saved = new Map();
     undo.states.set(store, saved);
   }
-  if (!saved.has(key)) saved.set(key, store.states.get(key));
+  return saved;
 }
 
-function markDirty(dirty: Map<Store, Set<string>>, store: Store, key: string): void {
-  let keys = dirty.get(store);
-  if (!keys) {
-    keys = new Set();
-    dirty.set(store, keys);
-  }
-  keys.add(key);
+function remember(undo: Undo, store: Store, key: string): void {
+  const saved = savedOf(undo, store);
+  if (!saved.has(key)) saved.set(key, store.states.get(key));
 }

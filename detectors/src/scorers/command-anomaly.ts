@@ -1,10 +1,10 @@
 import type { CommandAnomalyConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import type { AnalyticKind, Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { NO_FINDINGS, type AnalyticKind, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
 import { admit } from '../stats/admit.js';
 import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 import { decayFactor } from '../stats/decay.js';
-import { hashId } from '../stats/event-ring.js';
+import { appendCapped, hashId } from '../stats/event-ring.js';
 import { robustZ } from '../stats/robust.js';
 import { atLeast } from '../stats/severity.js';
 
@@ -160,11 +160,11 @@ function deserializeLegacy(b: Buffer): CommandAnomalyState {
 }
 
 export function scoreCommandAnomaly(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent): ScoreResult<CommandAnomalyState> {
-  if (e.phase !== Phase.REQUEST && e.phase !== Phase.RESPONSE) return { state, findings: [] };
+  if (e.phase !== Phase.REQUEST && e.phase !== Phase.RESPONSE) return { state, findings: NO_FINDINGS };
   const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
-  if (!a) return { state, findings: [] };
+  if (!a) return { state, findings: NO_FINDINGS };
   const pending = expirePending(state.pending, a.last - config.pendingTtlMs);
-  if (e.phase === Phase.REQUEST) return { state: onRequest(config, e, a.t, { ...state, pending, recent: a.recent, last: a.last }), findings: [] };
+  if (e.phase === Phase.REQUEST) return { state: onRequest(config, e, a.t, { ...state, pending, recent: a.recent, last: a.last }), findings: NO_FINDINGS };
   return onResponse(config, { ...state, pending, recent: a.recent, last: a.last }, e, a.t);
 }
 
@@ -228,7 +228,7 @@ function onRequest(config: CommandAnomalySettings, e: IAccessEvent, t: number, s
       unfiltered: !c?.hasWhere && !c?.hasLimit,
       isRead: isReadOf(e),
     };
-    pending = pending.length >= config.maxPending ? [...pending.slice(pending.length - config.maxPending + 1), entry] : [...pending, entry];
+    pending = appendCapped(pending, entry, config.maxPending);
   }
   return { ...state, tables: counts, pending };
 }
@@ -286,14 +286,14 @@ function onResponse(config: CommandAnomalySettings, state: CommandAnomalyState, 
     read = { requestId, eventId: '', at: t, tables, ...rarityOf(config, state.tables, tables, t), unfiltered: !c?.hasWhere && !c?.hasLimit, isRead: isReadOf(e) };
   }
   const failed = (e.response?.errorCode ?? '') !== '';
-  if (!read.isRead || failed || !e.response) return { state: pending === state.pending ? state : { ...state, pending }, findings: [] };
+  if (!read.isRead || failed || !e.response) return { state: pending === state.pending ? state : { ...state, pending }, findings: NO_FINDINGS };
 
   const rows = Number(e.response.rows ?? 0);
   const x = Math.log1p(rows);
   const mature = state.reads >= config.maturityReads && t - state.since >= config.maturityMs;
   const finding = mature || rows >= config.absoluteRows ? judge(config, state, e, read, rows, x, mature, t) : undefined;
 
-  const window = state.window.length >= config.reservoirSize ? [...state.window.slice(state.window.length - config.reservoirSize + 1), x] : [...state.window, x];
+  const window = appendCapped(state.window, x, config.reservoirSize);
   const next: CommandAnomalyState = {
     ...state,
     pending,

@@ -1,7 +1,7 @@
 import type { ConfigDriftConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
 import { ChangesView, type ApprovedChange } from '../changes/changes-view.js';
-import type { Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { NO_FINDINGS, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
 
 /**
  * Config drift: what an agent runs with (the manifest it reports at session start:
@@ -83,7 +83,7 @@ export function driftKey(e: IAccessEvent): string | undefined {
 
 export function scoreConfigDrift(config: ConfigDriftSettings, changes: ChangesView, secretName: RegExp, state: ConfigDriftState, e: IAccessEvent): ScoreResult<ConfigDriftState> {
   const key = driftKey(e);
-  if (key === undefined) return { state, findings: [] };
+  if (key === undefined) return { state, findings: NO_FINDINGS };
   if (e.phase === Phase.MANIFEST) return scoreManifest(config, changes, secretName, state.kind === 'agent' ? state : undefined, key, e);
   return scoreGatewayConfig(changes, config, state.kind === 'gateway' ? state : undefined, key, e);
 }
@@ -107,13 +107,13 @@ function scoreManifest(config: ConfigDriftSettings, changes: ChangesView, secret
   const known = mergeKnown(base?.known ?? [], endpoints, t, config.maxKnownEndpoints);
   const next: AgentBaseline = { kind: 'agent', configHash, endpoints, env, known, last: Math.max(t, base?.last ?? 0) };
   // The first manifest is the baseline: nothing to compare it with.
-  if (!base) return { state: next, findings: [] };
+  if (!base) return { state: next, findings: NO_FINDINGS };
 
   const items = diffManifest(base, next, secretName);
   if (items.length === 0) {
     // A benign re-report: the same state object unless the sightings need refreshing, and
     // even then no changelog write per report (the baseline TTL is days, not minutes).
-    return { state: t - base.last > config.baselineTtlMs / 4 ? next : base, findings: [] };
+    return { state: t - base.last > config.baselineTtlMs / 4 ? next : base, findings: NO_FINDINGS };
   }
 
   const inForce = changes.inForce('agent-manifest', agent, t, e.environment ?? '', config.clockSkewMs);
@@ -134,7 +134,7 @@ function scoreManifest(config: ConfigDriftSettings, changes: ChangesView, secret
     }
   }
   const unapproved = items.filter((it) => !coveredBy.has(it));
-  if (unapproved.length === 0) return { state: next, findings: [] };
+  if (unapproved.length === 0) return { state: next, findings: NO_FINDINGS };
 
   const knownBefore = new Set((base.known ?? []).map(([x]) => x));
   const neverSeen = unapproved.flatMap((it) => (it.type === 'endpoint-added' && !knownBefore.has(it.endpoint) ? [it.endpoint] : []));
@@ -275,15 +275,15 @@ function scoreGatewayConfig(changes: ChangesView, config: ConfigDriftSettings, b
   const cc = e.configChange;
   const t = Number(e.time ?? 0);
   const digest = cc?.newDigest ?? '';
-  if (!cc || !digest) return { state: base ?? NONE, findings: [] };
+  if (!cc || !digest) return { state: base ?? NONE, findings: NO_FINDINGS };
   const sectionMap = new Map<string, string>();
   for (const s of cc.sections ?? []) if (s.name) sectionMap.set(s.name, s.digest ?? '');
   const sections = [...sectionMap].sort((a, b) => cmp(a[0], b[0])).slice(0, MAX_SECTIONS);
   const next: GatewayBaseline = { kind: 'gateway', digest, sections, last: Math.max(t, base?.last ?? 0) };
   const prior = base?.digest ?? cc.oldDigest ?? '';
   // A gateway seen for the first time (and not saying what it changed from) is the baseline.
-  if (!prior) return { state: next, findings: [] };
-  if (prior === digest) return { state: base && t - base.last <= config.baselineTtlMs / 4 ? base : next, findings: [] };
+  if (!prior) return { state: next, findings: NO_FINDINGS };
+  if (prior === digest) return { state: base && t - base.last <= config.baselineTtlMs / 4 ? base : next, findings: NO_FINDINGS };
 
   const changed = base && base.sections.length > 0 ? diffSections(base.sections, sections) : [...new Set(cc.changed ?? [])].sort();
   const gatewayId = key.slice('gateway:'.length);
@@ -298,7 +298,7 @@ function scoreGatewayConfig(changes: ChangesView, config: ConfigDriftSettings, b
     }
   const unapproved = changed.filter((s) => !approved.has(s));
   // A digest change with no section named (an old gateway) is covered only by its digest.
-  if (byDigest || (changed.length > 0 && unapproved.length === 0)) return { state: next, findings: [] };
+  if (byDigest || (changed.length > 0 && unapproved.length === 0)) return { state: next, findings: NO_FINDINGS };
 
   const eventId = e.eventId ?? '';
   const finding: Finding = {

@@ -1,6 +1,6 @@
 import type { CredentialOriginConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import type { Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { NO_FINDINGS, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
 import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 
 /**
@@ -93,9 +93,9 @@ function esc(s: string): string {
 
 export function scoreCredentialOrigin(config: CredentialOriginSettings, state: CredentialOriginState, e: IAccessEvent): ScoreResult<CredentialOriginState> {
   // A RESPONSE repeats its REQUEST's origin; counting it would double every use.
-  if (e.phase !== Phase.REQUEST) return { state, findings: [] };
+  if (e.phase !== Phase.REQUEST) return { state, findings: NO_FINDINGS };
   const credentialId = e.identity?.credentialId;
-  if (!credentialId) return { state, findings: [] };
+  if (!credentialId) return { state, findings: NO_FINDINGS };
   const t = Number(e.time ?? 0);
   const origin = originKey(e);
 
@@ -116,7 +116,7 @@ export function scoreCredentialOrigin(config: CredentialOriginSettings, state: C
     const seen = live[index] as OriginEntry;
     const next = live.slice();
     next[index] = { origin, first: Math.min(seen.first, t), last: Math.max(seen.last, t), count: seen.count + 1 };
-    return { state: { origins: next }, findings: [] };
+    return { state: { origins: next }, findings: NO_FINDINGS };
   }
 
   const next = [...live, { origin, first: t, last: t, count: 1 }];
@@ -124,7 +124,7 @@ export function scoreCredentialOrigin(config: CredentialOriginSettings, state: C
   const state2: CredentialOriginState = { origins: capped };
 
   const mature = uses >= config.maturityEvents && t - since >= config.maturityMs;
-  if (!mature) return { state: state2, findings: [] };
+  if (!mature) return { state: state2, findings: NO_FINDINGS };
 
   // Good–Turing with add-one smoothing: the chance this credential's next use comes
   // from an origin it has not shown before. A credential that habitually roams has many
@@ -132,7 +132,7 @@ export function scoreCredentialOrigin(config: CredentialOriginSettings, state: C
   // its whole baseline makes a new one nearly certain to be foreign.
   const pNew = (singletons + 1) / (uses + 2);
   const score = 1 - pNew;
-  if (score < config.alertScore) return { state: state2, findings: [] };
+  if (score < config.alertScore) return { state: state2, findings: NO_FINDINGS };
 
   // Confidence grows with the evidence behind the baseline, not with the score.
   const confidence = uses / (uses + 10);

@@ -1,6 +1,6 @@
 import type { DataLeakageConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import type { Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { NO_FINDINGS, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
 import { admit } from '../stats/admit.js';
 import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 import { addMoment, NO_MOMENTS, stdOf, type Moments } from '../stats/moments.js';
@@ -112,9 +112,9 @@ function deserializeLeakage(b: Buffer): DataLeakageState {
 }
 
 export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePolicy, state: DataLeakageState, e: IAccessEvent): ScoreResult<DataLeakageState> {
-  if (e.phase !== Phase.RESPONSE || !e.response) return { state, findings: [] };
+  if (e.phase !== Phase.RESPONSE || !e.response) return { state, findings: NO_FINDINGS };
   const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
-  if (!a) return { state, findings: [] };
+  if (!a) return { state, findings: NO_FINDINGS };
   const t = a.t;
   const subject = e.identity?.subject ?? '';
   const destination = destinationOf(e);
@@ -178,7 +178,7 @@ export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePol
     findingRank: raise ? severityRank(severity as SeverityName) : state.findingRank,
     recent: a.recent,
   };
-  if (!raise || severity === undefined) return { state: next, findings: [] };
+  if (!raise || severity === undefined) return { state: next, findings: NO_FINDINGS };
 
   const finding: Finding = {
     detector: DATA_LEAKAGE,

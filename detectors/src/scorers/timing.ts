@@ -1,6 +1,6 @@
 import type { TimingConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import type { AnalyticKind, Finding, ScoreResult, Scorer, SeverityName } from '../scorer.js';
+import { NO_FINDINGS, type AnalyticKind, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
 import { admit } from '../stats/admit.js';
 import { parseCron, cronMatches, type Cron } from '../stats/cron.js';
 import { decayFactor, decayedExposure } from '../stats/decay.js';
@@ -98,17 +98,17 @@ export function createTimingScorer(config: TimingSettings): Scorer<TimingState> 
 }
 
 export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: TimingState, e: IAccessEvent): ScoreResult<TimingState> {
-  if (e.phase !== Phase.REQUEST) return { state, findings: [] };
+  if (e.phase !== Phase.REQUEST) return { state, findings: NO_FINDINGS };
   const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
-  if (!a) return { state, findings: [] };
+  if (!a) return { state, findings: NO_FINDINGS };
   const t = a.t;
   const session = hashId(e.sessionId ?? '');
   const newSession = !ringHas(state.sessions, session);
   const sessions = newSession ? ringAdd(state.sessions, session, config.maxRecentSessions) : state.sessions;
   // A late REQUEST falls inside activity already seen: it cannot start a run.
-  if (t < state.last) return { state: { ...state, sessions, recent: a.recent }, findings: [] };
+  if (t < state.last) return { state: { ...state, sessions, recent: a.recent }, findings: NO_FINDINGS };
   const isRun = state.last === 0 || newSession || t - state.last >= config.idleGapMs;
-  if (!isRun) return { state: { ...state, last: t, sessions, recent: a.recent }, findings: [] };
+  if (!isRun) return { state: { ...state, last: t, sessions, recent: a.recent }, findings: NO_FINDINGS };
 
   const offset = zoneOffset(plan.zone, t);
   const local = t + offset;
@@ -124,16 +124,18 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
   let burstRaised = sameWindow && state.burstRaised;
 
   const signals: Signal[] = [];
-  const details: Record<string, unknown> = { time_zone: plan.zone, local_time: new Date(local).toISOString().slice(0, 16), hour_of_week: bin };
+  // Evidence, gathered as it is computed; the details object (and its ISO local time) is built only for a finding.
+  let hourProbability: number | undefined;
+  let burst: Record<string, number> | undefined;
+  let silence: Record<string, number> | undefined;
 
   if (plan.crons.length > 0) {
-    details.schedule = plan.crons.map((c) => c.source);
     if (!onSchedule(plan, t)) signals.push({ rule: 'off_schedule', score: 0.85, severity: 'high', analytic: 'rule' });
   } else if (mature) {
     let total = 0;
     for (const c of hist) total += c;
     const p = (hist[bin] as number) / (total + BINS * config.histogramPrior) + config.histogramPrior / (total + BINS * config.histogramPrior);
-    details.hour_probability = p;
+    hourProbability = p;
     if (p < config.oddHourProbability) signals.push({ rule: 'odd_hour', score: 0.6 + 0.4 * (1 - p / config.oddHourProbability), severity: 'medium', analytic: 'statistical' });
   }
 
@@ -146,7 +148,7 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
       const p = poissonUpper(winRuns, mu);
       if (p < config.poissonAlpha) {
         burstRaised = true;
-        details.burst = { runs_this_hour: winRuns, expected: mu, p_value: p };
+        burst = { runs_this_hour: winRuns, expected: mu, p_value: p };
         signals.push({ rule: 'burst', score: Math.min(1, 0.7 + 0.03 * -Math.log10(p / config.poissonAlpha)), severity: p < config.poissonAlpha / 100 ? 'high' : 'medium', analytic: 'statistical' });
       }
     }
@@ -154,7 +156,7 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
       const mu = expectedRuns(rate, state.last + offset, local);
       const p = Math.exp(-mu);
       if (p < config.poissonAlpha) {
-        details.silence = { silent_ms: t - state.last, expected_runs: mu, p_value: p };
+        silence = { silent_ms: t - state.last, expected_runs: mu, p_value: p };
         signals.push({ rule: 'silence', score: 0.6, severity: 'medium', analytic: 'statistical' });
       }
     }
@@ -175,7 +177,12 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
     burstRaised,
     recent: a.recent,
   };
-  if (signals.length === 0) return { state: next, findings: [] };
+  if (signals.length === 0) return { state: next, findings: NO_FINDINGS };
+  const details: Record<string, unknown> = { time_zone: plan.zone, local_time: new Date(local).toISOString().slice(0, 16), hour_of_week: bin };
+  if (plan.crons.length > 0) details.schedule = plan.crons.map((c) => c.source);
+  if (hourProbability !== undefined) details.hour_probability = hourProbability;
+  if (burst) details.burst = burst;
+  if (silence) details.silence = silence;
   return { state: next, findings: [findingOf(config, signals, e, t, state, details)] };
 }
 

@@ -20,7 +20,15 @@ export function ringHas(ring: readonly number[], h: number): boolean {
 /** A new ring with `h` appended and the oldest dropped beyond `capacity` (0 disables it). */
 export function ringAdd(ring: readonly number[], h: number, capacity: number): readonly number[] {
   if (capacity <= 0) return ring.length === 0 ? ring : [];
-  const next = ring.length >= capacity ? ring.slice(ring.length - capacity + 1) : ring.slice();
-  next.push(h);
+  return appendCapped(ring, h, capacity);
+}
+
+/** A new array: `xs` with `x` appended, the oldest dropped beyond `capacity` (one exact-size allocation). */
+export function appendCapped<T>(xs: readonly T[], x: T, capacity: number): T[] {
+  const keep = xs.length >= capacity ? capacity - 1 : xs.length;
+  const from = xs.length - keep;
+  const next = new Array<T>(keep + 1);
+  for (let i = 0; i < keep; i++) next[i] = xs[from + i] as T;
+  next[keep] = x;
   return next;
 }
