@@ -23,11 +23,16 @@ function expectCaughtWithinBudget(r: EvaluationReport): void {
   expect(r.injections.filter((i) => i.expectBlock && !i.blocked).map((i) => i.id)).toEqual([]);
   expect(r.missingDecisions).toEqual([]);
   for (const d of r.detectors) expect([d.detector, d.falsePositivesPerAgentWeek <= FP_BUDGET_PER_AGENT_WEEK]).toEqual([d.detector, true]);
+  // Config drift is covered: out-of-band changes caught and blocked, approved deploys silent.
+  expect(r.notCovered).toEqual([]);
+  const drift = r.detectors.find((d) => d.detector === 'config-drift');
+  expect(drift?.injections).toBeGreaterThanOrEqual(3);
+  expect([drift?.recall, drift?.falsePositives, drift?.blocksIssued]).toEqual([1, 0, drift?.blocksExpected]);
 }
 
 async function onBus(bus: Bus, scenario: ReturnType<typeof generateScenario>, events = scenario.events) {
   try {
-    return await runThroughBus(events, { bus, config: scenario.config, logger, ...topics() });
+    return await runThroughBus(events, { bus, config: scenario.config, logger, changes: scenario.changes, ...topics() });
   } finally {
     await bus.close();
   }
@@ -43,7 +48,7 @@ describe('evaluation through the real detector runtime', () => {
     console.log(formatReport(report));
     expectCaughtWithinBudget(report);
     // The runtime's output matches the bus-free core on the same events.
-    const core = evaluate(scenario, runThroughCore(scenario.events, scenario.config));
+    const core = evaluate(scenario, runThroughCore(scenario.events, scenario.config, { changes: scenario.changes }));
     expect(report.injections.map((i) => [i.id, i.detected, i.timeToDetectMs])).toEqual(core.injections.map((i) => [i.id, i.detected, i.timeToDetectMs]));
   });
 
@@ -53,7 +58,7 @@ describe('evaluation through the real detector runtime', () => {
     const run = await onBus(createBus(busSchema.parse({ kind: 'memory' }), logger), scenario, noisy);
     const report = evaluate(scenario, run);
     expectCaughtWithinBudget(report);
-    const clean = evaluate(scenario, runThroughCore(scenario.events, scenario.config));
+    const clean = evaluate(scenario, runThroughCore(scenario.events, scenario.config, { changes: scenario.changes }));
     expect(report.injections.map((i) => [i.id, i.detected, i.blocked])).toEqual(clean.injections.map((i) => [i.id, i.detected, i.blocked]));
   });
 

@@ -1,5 +1,6 @@
 import type { DetectorsConfig } from '@portcullis/common';
 import type { IAccessEvent } from '@portcullis/proto';
+import type { ChangeRecord } from './manifests.js';
 import { runThroughCore } from './run.js';
 import type { SeenAlert, SeenDecision } from './outcomes.js';
 import { formatDuration, table } from './evaluate.js';
@@ -16,9 +17,12 @@ export interface BacktestReport {
   decisions: SeenDecision[];
 }
 
-/** Replays events (in time order) through a fresh DetectorCore with the config's detectors; publishes nothing. */
-export function backtestEvents(events: Iterable<IAccessEvent>, config: DetectorsConfig, window: { from: number; to: number }): BacktestReport {
-  const run = runThroughCore(events, config);
+/**
+ * Replays events (in time order) through a fresh DetectorCore with the config's detectors;
+ * publishes nothing. `changes` are the records of portcullis.changes config drift reads.
+ */
+export function backtestEvents(events: Iterable<IAccessEvent>, config: DetectorsConfig, window: { from: number; to: number }, changes?: readonly ChangeRecord[]): BacktestReport {
+  const run = runThroughCore(events, config, changes ? { changes } : {});
   const groups = new Map<string, BacktestReport['byDetector'][number] & { maxSeverityId: number }>();
   for (const a of run.alerts) {
     const key = `${a.detector}\u0000${a.actor}`;

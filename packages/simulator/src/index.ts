@@ -5,9 +5,10 @@ export { injectActions, INJECTION_KINDS, EXPECTED_DETECTOR, type Injection, type
 export { generateScenario, operatorConfig, DEFAULT_START, type Scenario, type ScenarioOptions } from './scenario.js';
 export { scorersFor } from './scorers.js';
 export { parseAlert, parseDecision, latestAlerts, type SeenAlert, type SeenDecision } from './outcomes.js';
-export { runThroughBus, runThroughCore, perturbDelivery, runSuffix, type RunOutput, type BusRunOptions } from './run.js';
+export { runThroughBus, runThroughCore, perturbDelivery, runSuffix, changesTopicOf, type RunOutput, type BusRunOptions } from './run.js';
 export { evaluate, formatReport, formatDuration, missingDecisions, table, type EvaluationReport, type EvaluateOptions, type DetectorScore, type InjectionOutcome } from './evaluate.js';
 export { MINUTE, HOUR, DAY, WEEK } from './time.js';
 export { rowToEvent, type StoredRow } from './row-event.js';
 export { backtestEvents, formatBacktest, type BacktestReport } from './backtest.js';
 export { readStoredEvents, type QueryRows } from './stored-events.js';
+export { fleetManifests, planDrifts, encodeChange, sha256, DRIFT_VARIANTS, type ChangeRecord, type DriftVariant, type DriftPlan } from './manifests.js';

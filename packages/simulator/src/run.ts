@@ -3,6 +3,7 @@ import { silentLogger, type DetectorsConfig, type Logger } from '@portcullis/com
 import { DetectorCore, runDetectors, type DetectorTopics, type InputRecord } from '@portcullis/detectors';
 import { encodeEvent, type IAccessEvent } from '@portcullis/proto';
 import { latestAlerts, parseAlert, parseDecision, type SeenAlert, type SeenDecision } from './outcomes.js';
+import type { ChangeRecord } from './manifests.js';
 import { fork, intBetween } from './random.js';
 import { scorersFor } from './scorers.js';
 
@@ -43,6 +44,15 @@ export interface BusRunOptions {
   chunk?: number;
   /** Wall-clock bound on waiting for the detectors to drain (not an assertion; a hung run fails). */
   timeoutMs?: number;
+  /** Records of portcullis.changes (the scenario's change requests), published before the events. */
+  changes?: readonly ChangeRecord[];
+  /** The run's own changes topic; default `<events topic without .events>.changes`. */
+  changesTopic?: string;
+}
+
+/** The changes topic of a run whose topics are `<base>.events`, `<base>.alerts` …. */
+export function changesTopicOf(topics: DetectorTopics): string {
+  return `${topics.events.replace(/\.events$/, '')}.changes`;
 }
 
 /**
@@ -56,9 +66,21 @@ export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOp
   // topic an in-process bus keeps only the newest decision per subject as it is written,
   // and the evaluation must see each block the findings asked for.
   await o.bus.ensureTopics([{ name: o.topics.decisions, partitions: 1, cleanupPolicy: 'delete', retentionMs: 7 * 86_400_000 }]);
+  // The change requests are on the run's changes topic before the runtime starts: it reads
+  // that topic to its end before scoring, as it would the operator's portcullis.changes.
+  const changesTopic = o.changesTopic ?? changesTopicOf(o.topics);
+  await o.bus.ensureTopics([{ name: changesTopic, partitions: 1, cleanupPolicy: 'compact' }]);
+  if (o.changes && o.changes.length > 0) {
+    const producer = await o.bus.producer({ idempotent: true });
+    await producer.send(
+      changesTopic,
+      o.changes.map((c) => ({ key: c.key, value: c.value })),
+    );
+    await producer.close();
+  }
   const runtime = await runDetectors({
     bus: o.bus,
-    scorers: scorersFor(o.config),
+    scorers: scorersFor(o.config, { changesTopic }),
     logger,
     topics: o.topics,
     config: { ...o.config, groupId: o.groupId },
@@ -117,8 +139,14 @@ export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOp
  * The same scoring without a bus: a fresh DetectorCore fed in partition-sized batches.
  * Nothing is published. Backtests use it, and so can tests that want many runs fast.
  */
-export function runThroughCore(events: Iterable<IAccessEvent>, config: DetectorsConfig, o: { batch?: number } = {}): RunOutput {
-  const core = new DetectorCore(scorersFor(config), { consumer: 'portcullis-backtest' });
+export function runThroughCore(events: Iterable<IAccessEvent>, config: DetectorsConfig, o: { batch?: number; changes?: readonly ChangeRecord[] } = {}): RunOutput {
+  const changesTopic = 'backtest.changes';
+  const scorers = scorersFor(config, { changesTopic });
+  // The side input as the runtime feeds it: every record of the changes topic, in topic
+  // order, folded into the scorers' views before the events scored against them.
+  for (const c of o.changes ?? [])
+    for (const s of scorers) for (const input of s.sideInputs ?? []) if (input.topic === changesTopic) input.apply(c.key, c.value);
+  const core = new DetectorCore(scorers, { consumer: 'portcullis-backtest' });
   core.assign(0);
   core.markRestored(0);
   const alerts: SeenAlert[] = [];

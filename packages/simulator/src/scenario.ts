@@ -1,9 +1,10 @@
 import { detectorsSchema, type DetectorsConfig } from '@portcullis/common';
 import type { IAccessEvent } from '@portcullis/proto';
 import { generateFleet, type Agent } from './fleet.js';
-import { INJECTION_KINDS, injectActions, type Injection, type InjectionKind } from './injections.js';
+import { EXPECTED_DETECTOR, INJECTION_KINDS, injectActions, SPACING, type Injection, type InjectionKind } from './injections.js';
+import { fleetManifests, planDrifts, sessionStartsOf, type ChangeRecord } from './manifests.js';
 import { normalTraffic, type TrafficOptions } from './traffic.js';
-import { WEEK } from './time.js';
+import { HOUR, WEEK } from './time.js';
 
 export interface ScenarioOptions {
   seed: number;
@@ -25,6 +26,12 @@ export interface Scenario {
   /** Every event, normal and injected, in event-time order. */
   readonly events: readonly IAccessEvent[];
   readonly injections: readonly Injection[];
+  /**
+   * The records of portcullis.changes in created_at order: the approved change requests
+   * the operator filed for benign deploys, and the out-of-window ones of the injections.
+   * A run publishes (or feeds) them before the events.
+   */
+  readonly changes: readonly ChangeRecord[];
   readonly notCovered: ReadonlyArray<{ kind: InjectionKind; reason: string }>;
   /** The detectors' config as the operator declares it for this fleet. */
   readonly config: DetectorsConfig;
@@ -39,7 +46,7 @@ export const DEFAULT_START = Date.UTC(2025, 0, 6);
  * The operator's declarations for a fleet: each agent's time zone and, for scheduled
  * jobs, its cron schedule; each agent's destinations as its allowlist; blocks for
  * stolen credentials, sensitive records to untrusted destinations, high-severity bulk
- * reads and off-schedule runs of declared jobs.
+ * reads, off-schedule runs of declared jobs and critical config drift.
  */
 export function operatorConfig(agents: readonly Agent[], groupId = 'portcullis-detectors-sim'): DetectorsConfig {
   return detectorsSchema.parse({
@@ -55,6 +62,8 @@ export function operatorConfig(agents: readonly Agent[], groupId = 'portcullis-d
       blockSeverity: 'high',
       agents: Object.fromEntries(agents.map((a) => [a.subject, { timeZone: a.timeZone, cron: [...a.cron], toleranceMinutes: 15 }])),
     },
+    // Critical drift (a never-seen endpoint, a changed secret, unapproved) blocks the agent.
+    configDrift: { block: true },
     dataLeakage: {
       block: true,
       allowedDestinationsByAgent: Object.fromEntries(agents.map((a) => [a.subject, [...a.destinations]])),
@@ -85,9 +94,23 @@ export function generateScenario(o: ScenarioOptions): Scenario {
   const normal = new Map(agents.map((a) => [a.subject, normalTraffic(a, traffic)]));
   const config = operatorConfig(agents);
   const plan = injectActions(agents, normal, config, traffic, injectFrom, options.perKind, options.kinds);
+  const injections = [...plan.injections];
+  // Config drift: at least one of each variant (new endpoint, secret changed, out of window).
+  const drifts = options.kinds.includes('config-drift')
+    ? planDrifts(agents, sessionStartsOf(normal), config, traffic, injectFrom, to - 6 * HOUR, Math.max(3, options.perKind), (agent, t) => injections.some((i) => i.subject === agent.subject && Math.abs(i.start - t) < SPACING))
+    : [];
+  const manifests = fleetManifests(agents, normal, traffic, drifts);
+  const notCovered = [...plan.notCovered];
+  for (const d of drifts) {
+    const e = manifests.events.find((x) => x.eventId === d.eventId);
+    if (!e) continue;
+    const t = Number(e.time);
+    injections.push({ id: `inj-${String(injections.length + 1).padStart(3, '0')}-config-drift`, kind: 'config-drift', variant: d.variant, detector: EXPECTED_DETECTOR['config-drift'], subject: d.agent.subject, credentialId: d.agent.credentialId, start: t, end: t, eventIds: [e.eventId ?? ''], description: d.description, ...(d.expectBlock ? { expectBlock: d.expectBlock } : {}) });
+  }
+  if (options.kinds.includes('config-drift') && !injections.some((i) => i.kind === 'config-drift')) notCovered.push({ kind: 'config-drift', reason: 'no agent in this fleet has a session in the injection window' });
   const events: IAccessEvent[] = [];
   for (const list of normal.values()) events.push(...list);
-  events.push(...plan.events);
+  events.push(...plan.events, ...manifests.events);
   events.sort((a, b) => Number(a.time) - Number(b.time) || (a.eventId ?? '').localeCompare(b.eventId ?? ''));
-  return { options, agents, events, injections: plan.injections, notCovered: plan.notCovered, config, from, to, injectFrom };
+  return { options, agents, events, injections, changes: manifests.changes, notCovered, config, from, to, injectFrom };
 }

@@ -17,6 +17,13 @@ function assertCaught(r: EvaluationReport): void {
     expect({ detector: d.detector, fpPerAgentWeek: d.falsePositivesPerAgentWeek <= FP_BUDGET_PER_AGENT_WEEK }).toEqual({ detector: d.detector, fpPerAgentWeek: true });
     if (d.injections > 0) expect(d.recall).toBe(1);
   }
+  // Config drift: every out-of-band change caught and blocked; approved deploys silent.
+  const drift = r.detectors.find((d) => d.detector === 'config-drift');
+  expect(drift).toMatchObject({ injections: expect.any(Number) as number, falseNegatives: 0, falsePositives: 0, recall: 1 });
+  expect(drift?.injections).toBeGreaterThanOrEqual(3);
+  expect(drift?.blocksIssued).toBe(drift?.blocksExpected);
+  expect(r.injections.filter((i) => i.kind === 'config-drift').map((i) => i.severity)).toEqual(r.injections.filter((i) => i.kind === 'config-drift').map(() => 'Critical'));
+  expect(r.notCovered).toEqual([]);
 }
 
 describe('evaluation on DetectorCore across seeds and fleet sizes', () => {
@@ -26,22 +33,31 @@ describe('evaluation on DetectorCore across seeds and fleet sizes', () => {
     { seed: 303, agents: 24, weeks: 3 },
   ])('seed $seed, $agents agents, $weeks weeks: every action caught and blocked as configured, FPs within budget', ({ seed, agents, weeks }) => {
     const s = generateScenario({ seed, agents, weeks });
-    const r = evaluate(s, runThroughCore(s.events, s.config));
+    const r = evaluate(s, runThroughCore(s.events, s.config, { changes: s.changes }));
     expect(r.events).toBe(s.events.length);
     expect(r.injections.length).toBeGreaterThanOrEqual(4);
     assertCaught(r);
     // Time to detect is event time from the first injected event to the alert's evidence.
     for (const i of r.injections) expect(i.timeToDetectMs).toBeLessThanOrEqual(3_600_000);
-  });
+  }, 30_000);
+
+  it('benign deploys alert without their change requests: the approvals are what keeps them silent', () => {
+    // Frequent deploys on a small fleet: many manifest changes, each with its approval.
+    const s = generateScenario({ seed: 606, agents: 6, weeks: 3, deploysPerWeek: 1, kinds: ['config-drift'] });
+    expect(s.changes.filter((c) => c.benign).length).toBeGreaterThanOrEqual(5);
+    const fp = (changes: typeof s.changes) => evaluate(s, runThroughCore(s.events, s.config, { changes })).detectors.find((d) => d.detector === 'config-drift')?.falsePositives ?? 0;
+    expect(fp(s.changes)).toBe(0);
+    expect(fp(s.changes.filter((c) => !c.benign))).toBeGreaterThan(0);
+  }, 30_000);
 
   it('counts an alert on benign traffic as a false positive and a missed action as a false negative', () => {
     const s = generateScenario({ seed: 404, agents: 6, weeks: 3 });
-    const run = runThroughCore(s.events, s.config);
+    const run = runThroughCore(s.events, s.config, { changes: s.changes });
     const target = s.injections[0];
     if (!target) throw new Error('no injection');
     // Drop the injected events: the action cannot be caught, so it must show as missed.
     const without = new Set(target.eventIds);
-    const r = evaluate(s, runThroughCore(s.events.filter((e) => !without.has(e.eventId ?? '')), s.config));
+    const r = evaluate(s, runThroughCore(s.events.filter((e) => !without.has(e.eventId ?? '')), s.config, { changes: s.changes }));
     expect(r.injections.find((i) => i.id === target.id)?.detected).toBe(false);
     expect(r.detectors.find((d) => d.detector === target.detector)?.falseNegatives).toBeGreaterThanOrEqual(1);
     // A benign alert: move one agent's ordinary alert outside every window and it is an FP.
@@ -53,10 +69,10 @@ describe('evaluation on DetectorCore across seeds and fleet sizes', () => {
 
   it('out-of-order delivery within bounded lateness and duplicate events do not change the outcome', () => {
     const s = generateScenario({ seed: 505, agents: 10, weeks: 3 });
-    const clean = evaluate(s, runThroughCore(s.events, s.config));
+    const clean = evaluate(s, runThroughCore(s.events, s.config, { changes: s.changes }));
     const noisy = perturbDelivery(s.events, 505, { maxDelayMs: 60_000, duplicateRate: 0.03 });
     expect(noisy.length).toBeGreaterThan(s.events.length);
-    const r = evaluate(s, runThroughCore(noisy, s.config));
+    const r = evaluate(s, runThroughCore(noisy, s.config, { changes: s.changes }));
     assertCaught(r);
     const summary = (x: EvaluationReport) => x.injections.map((i) => [i.id, i.detected, i.blocked]);
     expect(summary(r)).toEqual(summary(clean));

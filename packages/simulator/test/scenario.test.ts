@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { eventToRow } from '@portcullis/store';
-import { Phase } from '@portcullis/proto';
+import { Phase, pb } from '@portcullis/proto';
 import { generateScenario, rowToEvent, WEEK } from '../src/index.js';
 
 describe('scenario generator', () => {
@@ -34,6 +34,7 @@ describe('scenario generator', () => {
       expect(Number(e.time)).toBeGreaterThanOrEqual(last);
       last = Number(e.time);
       expect(e.identity?.credentialId).toBeTruthy();
+      if (e.phase === Phase.MANIFEST) continue;
       expect(e.command?.tables?.length).toBeGreaterThan(0);
       if (e.phase === Phase.REQUEST) requests.set(e.requestId ?? '', Number(e.time));
       else {
@@ -49,13 +50,45 @@ describe('scenario generator', () => {
   it('labels every injection with its events, detector, time and block expectation, in the last week', () => {
     const ids = new Set(a.events.map((e) => e.eventId));
     const kinds = new Set(a.injections.map((i) => i.kind));
-    expect([...kinds].sort()).toEqual(['bulk-rare-table', 'off-schedule', 'sensitive-to-new-destination', 'stolen-token'].filter((k) => !a.notCovered.some((n) => n.kind === k)).sort());
+    expect([...kinds].sort()).toEqual(['bulk-rare-table', 'config-drift', 'off-schedule', 'sensitive-to-new-destination', 'stolen-token'].filter((k) => !a.notCovered.some((n) => n.kind === k)).sort());
+    expect(a.notCovered.map((n) => n.kind)).not.toContain('config-drift');
+    expect(a.injections.filter((i) => i.kind === 'config-drift').map((i) => i.variant).sort()).toEqual(['new-endpoint', 'out-of-window', 'secret-changed']);
     for (const inj of a.injections) {
       expect(inj.start).toBeGreaterThanOrEqual(a.to - WEEK);
       expect(inj.end).toBeLessThan(a.to);
       for (const id of inj.eventIds) expect(ids.has(id)).toBe(true);
       if (inj.kind === 'stolen-token') expect(inj.expectBlock).toBe(`credential:${inj.credentialId}`);
-      if (inj.kind === 'sensitive-to-new-destination') expect(inj.expectBlock).toBe(`identity:${inj.subject}`);
+      if (inj.kind === 'sensitive-to-new-destination' || inj.kind === 'config-drift') expect(inj.expectBlock).toBe(`identity:${inj.subject}`);
+    }
+  });
+
+  it('reports a manifest at each session start and files an approved, in-window change request for each deploy that changes it', () => {
+    const s = generateScenario({ seed: 202, agents: 14, weeks: 4 });
+    const manifests = s.events.filter((e) => e.phase === Phase.MANIFEST);
+    const sessions = new Set(s.events.filter((e) => e.phase === Phase.REQUEST).map((e) => e.sessionId));
+    expect(manifests.length).toBeGreaterThan(100);
+    for (const m of manifests) {
+      expect(sessions.has(m.sessionId)).toBe(true);
+      expect(m.manifest?.endpoints?.length).toBeGreaterThan(0);
+      expect(m.manifest?.env?.some((v) => v.secretBearing)).toBe(true);
+      for (const v of m.manifest?.env ?? []) expect(v.valueSha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const benign = s.changes.filter((c) => c.benign);
+    expect(benign.length).toBeGreaterThan(0);
+    const subjects = new Set(s.agents.map((x) => x.subject));
+    for (const c of s.changes) {
+      const r = pb.ChangeRequest.decode(c.value);
+      expect(r.changeId).toBe(c.key);
+      expect(r.status).toBe(pb.ChangeStatus.CHANGE_APPROVED);
+      expect(r.kind).toBe(pb.ChangeKind.AGENT_MANIFEST);
+      expect(subjects.has(r.scope)).toBe(true);
+      expect(Number(r.createdAt)).toBeLessThanOrEqual(Number(r.windowStart) + 48 * 3_600_000);
+    }
+    // Each out-of-window injection has its approved request, whose window misses the use.
+    for (const inj of s.injections.filter((i) => i.variant === 'out-of-window')) {
+      const decoy = s.changes.map((c) => pb.ChangeRequest.decode(c.value)).find((r) => r.scope === inj.subject && r.changeId.includes('canary'));
+      expect(decoy).toBeDefined();
+      expect(inj.start < Number(decoy?.windowStart) || inj.start > Number(decoy?.windowEnd)).toBe(true);
     }
   });
 
@@ -67,7 +100,7 @@ describe('scenario generator', () => {
 describe('row → event mapper', () => {
   it('round-trips stored rows (as JSON and as flattened CLI cells) back into the events detectors score', () => {
     const s = generateScenario({ seed: 3, agents: 4, weeks: 3 });
-    for (const e of s.events.slice(0, 400)) {
+    for (const e of s.events.filter((x) => x.phase !== Phase.MANIFEST).slice(0, 400)) {
       const row = eventToRow(e);
       const flat = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Array.isArray(v) || (v && typeof v === 'object') ? JSON.stringify(v) : typeof v === 'number' && k !== 'time' ? String(v) : v]));
       const text = { ...flat, time: new Date(row.time).toISOString().replace('T', ' ').replace('Z', '') };

@@ -23,6 +23,10 @@ export async function runSimulate(args: ParsedArgs, ctx: CliContext): Promise<nu
       config: scenario.config,
       groupId: `${base}.detectors`,
       logger,
+      // The operator's change requests for the fleet's deploys (and the injected
+      // out-of-window one), on the run's own changes topic before the events.
+      changes: scenario.changes,
+      changesTopic: `${base}.changes`,
       topics: { events: `${base}.events`, alerts: `${base}.alerts`, decisions: `${base}.decisions`, dlq: `${base}.dlq`, state: (d) => `${base}.state.${d}` },
     });
     const report = evaluate(scenario, run);
