@@ -233,6 +233,13 @@ function onRequest(config: CommandAnomalySettings, e: IAccessEvent, t: number, s
   return { ...state, tables: counts, pending };
 }
 
+/** A new array without element `index` (one exact-size allocation). */
+function withoutIndex<T>(xs: readonly T[], index: number): T[] {
+  const out = new Array<T>(xs.length - 1);
+  for (let i = 0, k = 0; i < xs.length; i++) if (i !== index) out[k++] = xs[i] as T;
+  return out;
+}
+
 function indexOfTable(counts: readonly TableCount[], table: string, h: number): number {
   for (let i = 0; i < counts.length; i++) {
     const c = counts[i] as TableCount;
@@ -272,12 +279,20 @@ function leastUsed(config: CommandAnomalySettings, counts: readonly TableCount[]
 
 function onResponse(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent, t: number): ScoreResult<CommandAnomalyState> {
   const requestId = e.requestId ?? '';
-  const index = requestId ? state.pending.findIndex((p) => p.requestId === requestId) : -1;
+  let index = -1;
+  if (requestId) {
+    for (let i = 0; i < state.pending.length; i++) {
+      if ((state.pending[i] as PendingRead).requestId === requestId) {
+        index = i;
+        break;
+      }
+    }
+  }
   let read: PendingRead;
   let pending = state.pending;
   if (index >= 0) {
     read = state.pending[index] as PendingRead;
-    pending = state.pending.filter((_, i) => i !== index);
+    pending = withoutIndex(state.pending, index);
   } else {
     // The REQUEST was not seen (evicted, or on the far side of a restart): the RESPONSE
     // repeats the command facts, so score it with rarity as the counts stand now.

@@ -15,13 +15,23 @@ export interface Admitted {
   readonly last: number;
 }
 
+let memoId = '';
+let memoHash = hashId('');
+
 export function admit(e: IAccessEvent, last: number, recent: readonly number[], maxLatenessMs: number, dedupeWindow: number): Admitted | undefined {
   const t = Number(e.time ?? 0);
   if (!(t > 0)) return undefined;
   if (last > 0 && t < last - maxLatenessMs) return undefined;
   const id = e.eventId ?? '';
   if (id === '' || dedupeWindow <= 0) return { t, recent, last: Math.max(last, t) };
-  const h = hashId(id);
+  // Every scorer admits the same event in turn: hash its id once (a pure memo of the last id).
+  let h: number;
+  if (id === memoId) h = memoHash;
+  else {
+    h = hashId(id);
+    memoId = id;
+    memoHash = h;
+  }
   if (ringHas(recent, h)) return undefined;
   return { t, recent: ringAdd(recent, h, dedupeWindow), last: Math.max(last, t) };
 }

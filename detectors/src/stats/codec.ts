@@ -85,10 +85,17 @@ export class Writer {
   u32s(xs: ArrayLike<number>): this {
     this.uint(xs.length);
     this.ensure(xs.length * 4);
+    const buf = this.buf;
+    let pos = this.pos;
     for (let i = 0; i < xs.length; i++) {
-      this.buf.writeUInt32LE((xs[i] as number) >>> 0, this.pos);
-      this.pos += 4;
+      const v = (xs[i] as number) >>> 0;
+      buf[pos] = v & 0xff;
+      buf[pos + 1] = (v >>> 8) & 0xff;
+      buf[pos + 2] = (v >>> 16) & 0xff;
+      buf[pos + 3] = v >>> 24;
+      pos += 4;
     }
+    this.pos = pos;
     return this;
   }
 

@@ -14,7 +14,8 @@ export function hashId(id: string): number {
 }
 
 export function ringHas(ring: readonly number[], h: number): boolean {
-  return ring.includes(h);
+  for (let i = 0; i < ring.length; i++) if (ring[i] === h) return true;
+  return false;
 }
 
 /** A new ring with `h` appended and the oldest dropped beyond `capacity` (0 disables it). */
