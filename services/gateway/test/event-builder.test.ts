@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { Action, ConnectionKind, IdentityKind, Phase, decodeEvent } from '@portcullis/proto';
-import { requestEvent, responseEvent, type EventContext } from '../src/events/event-builder.js';
+import { EventEncoder, requestEvent, responseEvent, type EventContext } from '../src/events/event-builder.js';
 import { capPayload } from '../src/events/payload.js';
 import { eventRecord } from '../src/exec/pipeline.js';
 import { SqlParserAnalyzer } from '../src/analysis/sql-parser-analyzer.js';
@@ -47,6 +47,31 @@ describe('event building', () => {
     const e = responseEvent(ctx, { action: 'allow' }, { rows: 0, bytes: 0, durationMs: 0, errorCode: 'X', payload: 'x'.repeat(50), payloadTruncated: false }, 10, 1);
     expect(e.payload).toHaveLength(0);
     expect(e.payloadTruncated).toBe(true);
+  });
+});
+
+describe('EventEncoder (the hot path: the static part encoded once per caller)', () => {
+  const strip = (b: Buffer) => ({ ...decodeEvent(b).toJSON(), eventId: '' });
+
+  it('encodes the same event as requestEvent/responseEvent + encodeEvent, also on a cache hit', () => {
+    const encoder = new EventEncoder('prod', 'gw-1');
+    for (let i = 0; i < 2; i++) {
+      const verdict = { action: 'deny' as const, code: 'PCX_FORBIDDEN', ruleId: 'grants.read-only', reason: `r${i}` };
+      const fast = encoder.request(ctx, verdict, 1234 + i);
+      expect(fast.key).toBe('agent-a');
+      expect(fast.timestamp).toBe(1234 + i);
+      expect(strip(fast.value)).toEqual(strip(eventRecord(requestEvent(ctx, verdict, 1234 + i)).value));
+      const response = { rows: 2, bytes: 30, durationMs: 1.5, errorCode: '', payload: '{"columns":["id"],"rows":[[1],[2]]}', payloadTruncated: false, pii: { email: 1 }, maskedFields: ['email'] };
+      expect(strip(encoder.response(ctx, { action: 'masked' }, response, 1000, 99).value)).toEqual(strip(eventRecord(responseEvent(ctx, { action: 'masked' }, response, 1000, 99)).value));
+      expect(strip(encoder.response(ctx, { action: 'allow' }, response, 10, 99).value)).toEqual(strip(eventRecord(responseEvent(ctx, { action: 'allow' }, response, 10, 99)).value));
+    }
+  });
+
+  it('a context of another environment or gateway is encoded as it says, not from the cache', () => {
+    const encoder = new EventEncoder('prod', 'gw-1');
+    encoder.request(ctx, { action: 'allow' }, 1);
+    const other = { ...ctx, environment: 'staging', gatewayId: 'gw-2' };
+    expect(decodeEvent(encoder.request(other, { action: 'allow' }, 2).value)).toMatchObject({ environment: 'staging', gatewayId: 'gw-2' });
   });
 });
 

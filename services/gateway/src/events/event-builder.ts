@@ -1,5 +1,5 @@
 import { uuidv7 } from '@portcullis/common';
-import { Action, ConnectionKind, IdentityKind, Phase, type IAccessEvent } from '@portcullis/proto';
+import { Action, ConnectionKind, IdentityKind, Phase, encodeEvent, type IAccessEvent } from '@portcullis/proto';
 import type { CommandFacts } from '../analysis/command-analyzer.js';
 import type { Identity, IdentityKindName } from '../identity/authenticator.js';
 import type { Origin } from '../origin/origin.js';
@@ -69,6 +69,58 @@ const ACTION: Record<VerdictAction, number> = {
   masked: Action.MASKED,
 };
 
+/** The fields every event of one caller, on one connection, from one origin shares (see EventEncoder). */
+function staticPart(ctx: Pick<EventContext, 'environment' | 'gatewayId' | 'identity' | 'origin' | 'connection'>): IAccessEvent {
+  return {
+    environment: ctx.environment,
+    gatewayId: ctx.gatewayId,
+    identity: {
+      subject: ctx.identity.subject,
+      kind: IDENTITY_KIND[ctx.identity.kind],
+      groups: [...ctx.identity.groups],
+      credentialId: ctx.identity.credentialId,
+      issuer: ctx.identity.issuer,
+      onBehalfOf: ctx.identity.onBehalfOf ?? '',
+    },
+    origin: { ...ctx.origin },
+    connection: {
+      name: ctx.connection.name,
+      kind: CONNECTION_KIND[ctx.connection.kind],
+      targetHost: ctx.connection.targetHost,
+      targetDb: ctx.connection.targetDb,
+    },
+  };
+}
+
+/** The fields that change with every event. */
+function dynamicPart(ctx: EventContext, phase: number, verdict: EventVerdict, now: number): IAccessEvent {
+  return {
+    eventId: uuidv7(now),
+    requestId: ctx.requestId,
+    sessionId: ctx.sessionId,
+    time: now,
+    phase,
+    command: {
+      text: ctx.command,
+      fingerprint: ctx.facts.fingerprint,
+      statementType: ctx.facts.statementType,
+      tables: ctx.facts.tables as string[],
+      isWrite: ctx.facts.isWrite,
+      hasWhere: ctx.facts.hasWhere,
+      hasLimit: ctx.facts.hasLimit,
+      riskTags: ctx.facts.riskTags as string[],
+    },
+    verdict: {
+      action: ACTION[verdict.action],
+      code: verdict.code ?? '',
+      ruleId: verdict.ruleId ?? '',
+      reason: verdict.reason ?? '',
+      decisionId: verdict.decisionId ?? '',
+      approvalId: verdict.approvalId ?? '',
+    },
+  };
+}
+
 function common(ctx: EventContext, phase: number, verdict: EventVerdict, now: number): IAccessEvent {
   return {
     eventId: uuidv7(now),
@@ -124,10 +176,14 @@ export function requestEvent(ctx: EventContext, verdict: EventVerdict, now: numb
  * still over `maxPayloadBytes` is dropped whole rather than cut into invalid JSON.
  */
 export function responseEvent(ctx: EventContext, verdict: EventVerdict, response: ResponseFacts, maxPayloadBytes: number, now: number): IAccessEvent {
+  return withResponse(common(ctx, Phase.RESPONSE, verdict, now), response, maxPayloadBytes);
+}
+
+function withResponse(event: IAccessEvent, response: ResponseFacts, maxPayloadBytes: number): IAccessEvent {
   const payload = Buffer.from(response.payload, 'utf8');
   const over = payload.length > maxPayloadBytes;
   return {
-    ...common(ctx, Phase.RESPONSE, verdict, now),
+    ...event,
     response: {
       rows: response.rows,
       bytes: response.bytes,
@@ -139,4 +195,54 @@ export function responseEvent(ctx: EventContext, verdict: EventVerdict, response
     payload: over ? new Uint8Array(0) : payload,
     payloadTruncated: over || response.payloadTruncated,
   };
+}
+
+/** An event record for portcullis.events: key = identity subject, value = AccessEvent protobuf. */
+export interface EncodedEvent {
+  readonly key: string;
+  readonly value: Buffer;
+  readonly timestamp: number;
+}
+
+const EMPTY_ORIGIN_CACHE = new WeakMap<Origin, Buffer>();
+
+/**
+ * Encodes events as `requestEvent`/`responseEvent` + encodeEvent would, with the part
+ * that is the same for every command of a caller (environment, gateway id, identity,
+ * origin, connection) encoded once and reused: a protobuf message is the concatenation
+ * of its fields in any order, so the bytes decode to the same event. The cache is keyed
+ * by the identity, connection facts and origin objects (service-token identities,
+ * per-connection facts and cached origins are long-lived; others are collected with it).
+ */
+export class EventEncoder {
+  private readonly cache = new WeakMap<Identity, WeakMap<ConnectionFacts, WeakMap<Origin, Buffer>>>();
+
+  constructor(
+    private readonly environment: string,
+    private readonly gatewayId: string,
+  ) {}
+
+  request(ctx: EventContext, verdict: EventVerdict, now: number): EncodedEvent {
+    return this.record(ctx, dynamicPart(ctx, Phase.REQUEST, verdict, now), now);
+  }
+
+  response(ctx: EventContext, verdict: EventVerdict, response: ResponseFacts, maxPayloadBytes: number, now: number): EncodedEvent {
+    return this.record(ctx, withResponse(dynamicPart(ctx, Phase.RESPONSE, verdict, now), response, maxPayloadBytes), now);
+  }
+
+  private record(ctx: EventContext, dynamic: IAccessEvent, now: number): EncodedEvent {
+    const head = this.staticBytes(ctx);
+    return { key: ctx.identity.subject, value: Buffer.concat([head, encodeEvent(dynamic)]), timestamp: now };
+  }
+
+  private staticBytes(ctx: EventContext): Buffer {
+    if (ctx.environment !== this.environment || ctx.gatewayId !== this.gatewayId) return encodeEvent(staticPart(ctx));
+    let byConnection = this.cache.get(ctx.identity);
+    if (!byConnection) this.cache.set(ctx.identity, (byConnection = new WeakMap()));
+    let byOrigin = byConnection.get(ctx.connection) ?? EMPTY_ORIGIN_CACHE;
+    if (byOrigin === EMPTY_ORIGIN_CACHE) byConnection.set(ctx.connection, (byOrigin = new WeakMap()));
+    let bytes = byOrigin.get(ctx.origin);
+    if (!bytes) byOrigin.set(ctx.origin, (bytes = Buffer.from(encodeEvent(staticPart(ctx)))));
+    return bytes;
+  }
 }

@@ -4,13 +4,13 @@ import type { CommandAnalyzer } from '../analysis/command-analyzer.js';
 import { blockReason } from '../decisions/decision-view.js';
 import type { DecisionView } from '../decisions/decision-view.js';
 import { subjectsOf } from '../decisions/subjects.js';
-import { requestEvent, responseEvent, type ConnectionFacts, type EventContext, type EventVerdict } from '../events/event-builder.js';
+import { EventEncoder, type ConnectionFacts, type EncodedEvent, type EventContext, type EventVerdict, type ResponseFacts } from '../events/event-builder.js';
 import { capPayload, errorPayload } from '../events/payload.js';
 import type { EventPublisher } from '../events/publisher.js';
 import { accessFor, type Access } from '../grants/grants.js';
 import type { Authenticator, CallHeaders, Identity } from '../identity/authenticator.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { originOf } from '../origin/origin.js';
+import { OriginCache } from '../origin/origin.js';
 import type { Policy } from '../policy/policy.js';
 import type { ApprovalGate } from '../approvals/gate.js';
 import type { ResultSet, ResultValue, Target } from '../targets/target.js';
@@ -99,12 +99,33 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
   const now = deps.now ?? Date.now;
   const { metrics, logger } = deps;
 
+  const encoder = new EventEncoder(deps.environment, deps.gatewayId);
+  const origins = new OriginCache();
+  const maxPayloadBytes = deps.limits.maxEventPayloadBytes;
+  // Label objects per connection, made once: the metrics key them on every call.
+  const labels = new Map<string, { total: Map<string, { connection: string; code: string }>; seconds: { connection: string } }>();
+  function labelsOf(connection: string): { total: Map<string, { connection: string; code: string }>; seconds: { connection: string } } {
+    let l = labels.get(connection);
+    if (!l) labels.set(connection, (l = { total: new Map(), seconds: { connection } }));
+    return l;
+  }
+  function totalLabel(connection: string, code: string): { connection: string; code: string } {
+    const byCode = labelsOf(connection).total;
+    let l = byCode.get(code);
+    if (!l) byCode.set(code, (l = { connection, code }));
+    return l;
+  }
+
   function publish(event: IAccessEvent): void {
     deps.publisher.publish(deps.eventsTopic, eventRecord(event));
   }
 
+  function publishResponse(ctx: EventContext, verdict: EventVerdict, response: ResponseFacts): void {
+    deps.publisher.publish(deps.eventsTopic, encoder.response(ctx, verdict, response, maxPayloadBytes, now()));
+  }
+
   function deny(ctx: EventContext, code: ErrorCode, message: string, verdict: Omit<EventVerdict, 'code'>): PcxError {
-    publish(requestEvent(ctx, { ...verdict, code }, now()));
+    deps.publisher.publish(deps.eventsTopic, encoder.request(ctx, { ...verdict, code }, now()));
     logger.info({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: ctx.connection.name, subject: ctx.identity.subject, code, rule: verdict.ruleId }, 'exec denied');
     return new PcxError(code, message, { requestId: ctx.requestId, ...(verdict.approvalId ? { approvalId: verdict.approvalId } : {}) });
   }
@@ -115,20 +136,20 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     const label = known ? input.connection : UNKNOWN_LABEL;
     try {
       const out = await execInner(input, known);
-      metrics.execTotal.inc({ connection: label, code: 'OK' });
+      metrics.execTotal.inc(totalLabel(label, 'OK'));
       return out;
     } catch (e) {
-      metrics.execTotal.inc({ connection: label, code: isPcxError(e) ? e.code : 'PCX_INTERNAL' });
+      metrics.execTotal.inc(totalLabel(label, isPcxError(e) ? e.code : 'PCX_INTERNAL'));
       throw e;
     } finally {
-      metrics.execSeconds.observe((performance.now() - started) / 1000, { connection: label });
+      metrics.execSeconds.observe((performance.now() - started) / 1000, labelsOf(label).seconds);
     }
   }
 
   async function execInner(input: ExecInput, conn: PipelineConnection | undefined): Promise<ExecOutput> {
     validateCommand(input.connection, input.command, deps.limits.maxCommandBytes);
     const identity = await deps.authenticator.authenticate(input.headers);
-    const origin = originOf(input.peer, input.headers);
+    const origin = origins.of(input.peer, input.headers);
     const facts = deps.analyzer.analyze(input.command, conn?.config.kind === 'mysql' ? 'mysql' : 'postgres');
     const ctx: EventContext = {
       requestId: uuidv7(),
@@ -149,7 +170,8 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     const readOnly = access === 'read' ? readOnlyRefusal(conn.config.name, facts) : undefined;
     if (readOnly) throw deny(ctx, 'PCX_FORBIDDEN', readOnly, { action: 'deny', ruleId: 'grants.read-only' });
 
-    const blocked = deps.decisions.isBlocked(subjectsOf(identity, origin, ctx.sessionId), now());
+    const subjects = subjectsOf(identity, origin, ctx.sessionId);
+    const blocked = deps.decisions.isBlocked(subjects, now());
     if (blocked) {
       const reason = blockReason(blocked);
       throw deny(ctx, 'PCX_BLOCKED_BY_DECISION', reason, { action: 'blocked_by_decision', ruleId: `decision:${blocked.source}`, reason, decisionId: blocked.decisionId });
@@ -169,11 +191,11 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     }
     // ── end approvals
     await publishRequest(conn.config, ctx, allow);
-    return run(conn, ctx, allow, input.params);
+    return run(conn, ctx, allow, input.params, subjects);
   }
 
   async function publishRequest(config: ConnectionConfig, ctx: EventContext, verdict: EventVerdict): Promise<void> {
-    const record = eventRecord(requestEvent(ctx, verdict, now()));
+    const record = encoder.request(ctx, verdict, now());
     if (config.audit !== 'strict') {
       deps.publisher.publish(deps.eventsTopic, record);
       return;
@@ -184,18 +206,16 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
       metrics.auditRefused.inc({ connection: config.name });
       // The REQUEST stays queued for later delivery; this RESPONSE closes it in the audit
       // trail, so nobody reads an allowed command without an outcome as one that ran.
-      publish(
-        responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs: 0, errorCode: 'PCX_AUDIT_UNAVAILABLE', payload: errorPayload('PCX_AUDIT_UNAVAILABLE', 'not run: audit not acknowledged'), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()),
-      );
+      publishResponse(ctx, verdict, { rows: 0, bytes: 0, durationMs: 0, errorCode: 'PCX_AUDIT_UNAVAILABLE', payload: errorPayload('PCX_AUDIT_UNAVAILABLE', 'not run: audit not acknowledged'), payloadTruncated: false });
       logger.warn({ request_id: ctx.requestId, connection: config.name, code: isPcxError(e) ? e.code : 'PCX_AUDIT_UNAVAILABLE' }, 'strict audit: REQUEST not acknowledged, command not run');
       throw new PcxError('PCX_AUDIT_UNAVAILABLE', `connection ${config.name} requires audited commands and the audit log did not acknowledge this one; it was not run`, { requestId: ctx.requestId });
     }
   }
 
-  async function run(conn: PipelineConnection, ctx: EventContext, verdict: EventVerdict, params: readonly ResultValue[]): Promise<ExecOutput> {
+  async function run(conn: PipelineConnection, ctx: EventContext, verdict: EventVerdict, params: readonly ResultValue[], subjects: readonly string[]): Promise<ExecOutput> {
     const t0 = performance.now();
     let result: ResultSet;
-    const flight = startFlight(ctx);
+    const flight = startFlight(subjects);
     try {
       result = await conn.target.run(ctx.command, params, { maxRows: deps.limits.maxResultRows, ...(flight ? { signal: flight.signal } : {}) });
     } catch (e) {
@@ -204,7 +224,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
       if (blocked) throw endedByDecision(ctx, blocked, durationMs);
       const err = targetFailure(conn, ctx, e);
       const errorCode = typeof err.context['sqlstate'] === 'string' ? err.context['sqlstate'] : err.code;
-      publish(responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode, payload: errorPayload(err.code, err.message), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()));
+      publishResponse(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode, payload: errorPayload(err.code, err.message), payloadTruncated: false });
       logger.warn({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: conn.config.name, code: err.code, error_code: errorCode, reason: err.message }, 'target refused command');
       throw new PcxError(err.code, err.message, { ...err.context, requestId: ctx.requestId });
     } finally {
@@ -215,23 +235,14 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     const shown = deps.masking?.mask(conn.config.name, ctx.command, ctx.facts, ctx.identity, result);
     if (shown) result = shown.result;
     const m = maskedEvent(ctx, verdict, shown);
-    const payload = capPayload(shown?.recorded ?? result, deps.limits.maxEventPayloadBytes);
-    publish(
-      responseEvent(
-        m.ctx,
-        m.verdict,
-        { rows: result.rowCount, bytes: payload.bytes, durationMs, errorCode: '', payload: payload.text, payloadTruncated: payload.truncated, ...m.response },
-        deps.limits.maxEventPayloadBytes,
-        now(),
-      ),
-    );
+    const payload = capPayload(shown?.recorded ?? result, maxPayloadBytes);
+    publishResponse(m.ctx, m.verdict, { rows: result.rowCount, bytes: payload.bytes, durationMs, errorCode: '', payload: payload.text, payloadTruncated: payload.truncated, ...m.response });
     return { requestId: ctx.requestId, sessionId: ctx.sessionId, result, durationMs };
   }
 
   // ── in-flight commands and block decisions (src/exec/in-flight.ts)
-  function startFlight(ctx: EventContext): Flight | undefined {
+  function startFlight(subjects: readonly string[]): Flight | undefined {
     if (!deps.inFlight) return undefined;
-    const subjects = subjectsOf(ctx.identity, ctx.origin, ctx.sessionId);
     const flight = deps.inFlight.start(subjects);
     // A block applied between the decision check and now would otherwise miss this command.
     const late = deps.decisions.isBlocked(subjects, now());
@@ -242,7 +253,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
   function endedByDecision(ctx: EventContext, d: Decision, durationMs: number): PcxError {
     const reason = blockReason(d);
     const verdict: EventVerdict = { action: 'blocked_by_decision', code: 'PCX_BLOCKED_BY_DECISION', ruleId: `decision:${d.source}`, reason, decisionId: d.decisionId };
-    publish(responseEvent(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode: 'PCX_BLOCKED_BY_DECISION', payload: errorPayload('PCX_BLOCKED_BY_DECISION', reason), payloadTruncated: false }, deps.limits.maxEventPayloadBytes, now()));
+    publishResponse(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode: 'PCX_BLOCKED_BY_DECISION', payload: errorPayload('PCX_BLOCKED_BY_DECISION', reason), payloadTruncated: false });
     logger.info({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: ctx.connection.name, subject: ctx.identity.subject, decision: d.decisionId }, 'running command ended by a block decision');
     return new PcxError('PCX_BLOCKED_BY_DECISION', `${reason} (the running command was cancelled)`, { requestId: ctx.requestId });
   }
@@ -275,7 +286,7 @@ function unknownConnection(name: string): ConnectionFacts {
 }
 
 /** portcullis.events: key = identity subject, value = AccessEvent protobuf. */
-export function eventRecord(event: IAccessEvent): { key: string; value: Buffer; timestamp: number } {
+export function eventRecord(event: IAccessEvent): EncodedEvent {
   return { key: event.identity?.subject ?? '', value: encodeEvent(event), timestamp: Number(event.time ?? Date.now()) };
 }
 

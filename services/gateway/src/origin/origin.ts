@@ -62,3 +62,27 @@ export function originOf(peer: string, headers: CallHeaders): Origin {
     agentConfigHash: declared(headers, 'x-portcullis-config-hash'),
   };
 }
+
+const ORIGIN_HEADERS = ['x-portcullis-host', 'x-portcullis-container', 'x-portcullis-process', 'user-agent', 'x-portcullis-config-hash'] as const;
+
+/**
+ * originOf, remembered per peer and declared values: a client's calls on one connection
+ * share one frozen Origin, so the peer string is parsed once per connection and the
+ * event encoder can reuse what it encoded for it. Bounded: emptied when full.
+ */
+export class OriginCache {
+  private readonly byKey = new Map<string, Origin>();
+
+  constructor(private readonly max = 4096) {}
+
+  of(peer: string, headers: CallHeaders): Origin {
+    let key = peer;
+    for (const h of ORIGIN_HEADERS) key += `\u0000${headers[h] ?? ''}`;
+    let o = this.byKey.get(key);
+    if (o) return o;
+    if (this.byKey.size >= this.max) this.byKey.clear();
+    o = Object.freeze(originOf(peer, headers));
+    this.byKey.set(key, o);
+    return o;
+  }
+}

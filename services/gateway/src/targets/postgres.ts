@@ -62,7 +62,8 @@ export class PostgresTarget implements Target {
     if (!last) return { columns: [], rows: [], rowCount: 0, commandTag: '', rowsCapped: false };
     const fields = last.fields ?? [];
     const columns = [];
-    for (const f of fields) columns.push({ name: f.name, type: await this.typeName(f.dataTypeID) });
+    // Known types answer from the map, without a microtask per column.
+    for (const f of fields) columns.push({ name: f.name, type: this.typeNames.get(f.dataTypeID) ?? (await this.typeName(f.dataTypeID)) });
     const rowsCapped = last.rows.length > options.maxRows;
     const rows = (rowsCapped ? last.rows.slice(0, options.maxRows) : last.rows) as ResultValue[][];
     const rowCount = last.rowCount ?? last.rows.length;
