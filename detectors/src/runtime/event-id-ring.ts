@@ -37,7 +37,10 @@ export class EventIdRing {
 
   clone(): EventIdRing {
     const c = new EventIdRing(this.capacity, this.upTo);
-    for (const h of this.oldestFirst()) c.add(h);
+    c.ring.set(this.ring);
+    for (const h of this.set) c.set.add(h);
+    c.head = this.head;
+    c.size = this.size;
     return c;
   }
 
@@ -45,11 +48,8 @@ export class EventIdRing {
   serialize(): Buffer {
     const out = Buffer.allocUnsafe(8 + this.size * 8);
     out.writeDoubleLE(this.upTo, 0);
-    let at = 8;
-    for (const h of this.oldestFirst()) {
-      out.writeDoubleLE(h, at);
-      at += 8;
-    }
+    const start = this.size < this.capacity ? 0 : this.head;
+    for (let i = 0, at = 8; i < this.size; i++, at += 8) out.writeDoubleLE(this.ring[(start + i) % this.capacity] as number, at);
     return out;
   }
 
@@ -59,10 +59,6 @@ export class EventIdRing {
     return ring;
   }
 
-  private *oldestFirst(): Generator<number> {
-    const start = this.size < this.capacity ? 0 : this.head;
-    for (let i = 0; i < this.size; i++) yield this.ring[(start + i) % this.capacity] as number;
-  }
 }
 
 /** A 52-bit hash of an event id: 32 bits of FNV-1a and 20 of a second FNV-1a with another basis. */
