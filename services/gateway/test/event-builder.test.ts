@@ -92,6 +92,30 @@ describe('capPayload', () => {
     expect(parsed.rows[0]).toEqual(['row-0']);
   });
 
+  it('small and large results, under and over the cap: the whole-result and the row-by-row texts agree', () => {
+    const mixed = [1, 'é ünïcode ✓', null, true, 2.5, 'quote " and \\ backslash'];
+    for (const n of [0, 1, 3, 64, 65, 200]) {
+      const r = { columns: [{ name: 'a', type: 'int4' }, { name: 'b"c', type: 'text' }], rows: Array.from({ length: n }, (_, i) => [i, mixed[i % mixed.length] ?? null]) };
+      const full = capPayload(r, 1 << 20);
+      expect(full.text).toBe(JSON.stringify({ columns: ['a', 'b"c'], rows: r.rows }));
+      expect(full.bytes).toBe(Buffer.byteLength(full.text));
+      for (const cap of [full.bytes, full.bytes - 1, 60]) {
+        const c = capPayload(r, cap);
+        expect(c.bytes).toBe(full.bytes);
+        expect(c.truncated).toBe(cap < full.bytes);
+        // Not even the header fits (the empty result one byte under its size): no payload.
+        if (c.text === '') {
+          expect(Buffer.byteLength(JSON.stringify({ columns: ['a', 'b"c'], rows: [] }))).toBeGreaterThan(cap);
+          continue;
+        }
+        const rows = (JSON.parse(c.text) as { rows: unknown[] }).rows;
+        expect(rows).toEqual(r.rows.slice(0, rows.length));
+        // As many whole rows as fit: one more would not.
+        if (rows.length < n) expect(Buffer.byteLength(JSON.stringify({ columns: ['a', 'b"c'], rows: r.rows.slice(0, rows.length + 1) }))).toBeGreaterThan(cap);
+      }
+    }
+  });
+
   it('gives an empty payload when not even the header fits', () => {
     expect(capPayload(result, 5)).toMatchObject({ text: '', truncated: true });
   });

@@ -204,6 +204,9 @@ export interface EncodedEvent {
   readonly timestamp: number;
 }
 
+/** AccessEvent.payload: field 16, wire type 2 (length-delimited) → tag varint 130. */
+const PAYLOAD_TAG = Buffer.from([0x82, 0x01]);
+
 const EMPTY_ORIGIN_CACHE = new WeakMap<Origin, Buffer>();
 
 /**
@@ -226,8 +229,40 @@ export class EventEncoder {
     return this.record(ctx, dynamicPart(ctx, Phase.REQUEST, verdict, now), now);
   }
 
+  /**
+   * The payload (field 16, bytes) is written straight from its string into the record:
+   * no intermediate Buffer for protobufjs to copy again.
+   */
   response(ctx: EventContext, verdict: EventVerdict, response: ResponseFacts, maxPayloadBytes: number, now: number): EncodedEvent {
-    return this.record(ctx, withResponse(dynamicPart(ctx, Phase.RESPONSE, verdict, now), response, maxPayloadBytes), now);
+    const event = dynamicPart(ctx, Phase.RESPONSE, verdict, now);
+    const payloadBytes = Buffer.byteLength(response.payload, 'utf8');
+    const over = payloadBytes > maxPayloadBytes;
+    event.response = {
+      rows: response.rows,
+      bytes: response.bytes,
+      durationMs: response.durationMs,
+      errorCode: response.errorCode,
+      pii: response.pii ? Object.entries(response.pii).map(([detector, count]) => ({ detector, count })) : [],
+      maskedFields: response.maskedFields ? (response.maskedFields as string[]) : [],
+    };
+    event.payloadTruncated = over || response.payloadTruncated;
+    const head = this.staticBytes(ctx);
+    const body = encodeEvent(event);
+    if (over || payloadBytes === 0) return { key: ctx.identity.subject, value: Buffer.concat([head, body]), timestamp: now };
+    let lenBytes = 1;
+    for (let n = payloadBytes; n >= 0x80; n >>>= 7) lenBytes++;
+    const out = Buffer.allocUnsafe(head.length + body.length + PAYLOAD_TAG.length + lenBytes + payloadBytes);
+    let o = head.copy(out, 0);
+    o += body.copy(out, o);
+    o += PAYLOAD_TAG.copy(out, o);
+    let n = payloadBytes;
+    while (n >= 0x80) {
+      out[o++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    out[o++] = n;
+    out.write(response.payload, o, 'utf8');
+    return { key: ctx.identity.subject, value: out, timestamp: now };
   }
 
   private record(ctx: EventContext, dynamic: IAccessEvent, now: number): EncodedEvent {

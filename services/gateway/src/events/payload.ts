@@ -8,29 +8,45 @@ export interface CappedPayload {
   readonly truncated: boolean;
 }
 
+/** Results up to this many rows are stringified whole first (most commands return a few rows). */
+const SMALL_ROWS = 64;
+
 /**
  * The result as the caller saw it, for replay, capped at `maxBytes` by dropping trailing
  * rows so the payload stays valid JSON. `bytes` is always the full size, so detectors
  * see what left the gateway even when the copy is truncated.
  */
 export function capPayload(result: Pick<ResultSet, 'columns' | 'rows'>, maxBytes: number): CappedPayload {
-  const head = `{"columns":${JSON.stringify(result.columns.map((c) => c.name))},"rows":[`;
-  const tail = ']}';
-  const rowTexts = result.rows.map((r: readonly ResultValue[]) => JSON.stringify(r));
-  const rowBytes = rowTexts.map((t) => Buffer.byteLength(t, 'utf8'));
-  const fixed = Buffer.byteLength(head, 'utf8') + tail.length;
-  const bytes = fixed + rowBytes.reduce((a, b) => a + b, 0) + Math.max(0, rowTexts.length - 1);
-
-  if (bytes <= maxBytes) return { text: head + rowTexts.join(',') + tail, bytes, truncated: false };
-  if (fixed > maxBytes) return { text: '', bytes, truncated: true };
-  let used = fixed;
-  let n = 0;
-  for (; n < rowBytes.length; n++) {
-    const next = used + (rowBytes[n] ?? 0) + (n > 0 ? 1 : 0);
-    if (next > maxBytes) break;
-    used = next;
+  const names = result.columns.map((c) => c.name);
+  const rows = result.rows;
+  // The usual small result: one stringify gives the very same text as the row-by-row join.
+  if (rows.length <= SMALL_ROWS) {
+    const text = JSON.stringify({ columns: names, rows });
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes <= maxBytes) return { text, bytes, truncated: false };
   }
-  return { text: head + rowTexts.slice(0, n).join(',') + tail, bytes, truncated: true };
+  const head = `{"columns":${JSON.stringify(names)},"rows":[`;
+  const tail = ']}';
+  const fixed = Buffer.byteLength(head, 'utf8') + tail.length;
+  // One pass: every row counts towards `bytes`; only the leading rows that fit are kept.
+  const kept: string[] = [];
+  let bytes = fixed;
+  let used = fixed;
+  let fitting = fixed <= maxBytes;
+  for (let i = 0; i < rows.length; i++) {
+    const t = JSON.stringify(rows[i] as readonly ResultValue[]);
+    const b = Buffer.byteLength(t, 'utf8') + (i > 0 ? 1 : 0);
+    bytes += b;
+    if (fitting && used + b <= maxBytes) {
+      used += b;
+      kept.push(t);
+    } else {
+      fitting = false;
+    }
+  }
+  if (bytes <= maxBytes) return { text: head + kept.join(',') + tail, bytes, truncated: false };
+  if (fixed > maxBytes) return { text: '', bytes, truncated: true };
+  return { text: head + kept.join(',') + tail, bytes, truncated: true };
 }
 
 /** The payload of a failed command: the error as the caller saw it. */

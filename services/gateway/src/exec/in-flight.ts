@@ -1,8 +1,9 @@
 import type { Decision } from '@portcullis/proto';
+import type { CancelSignal } from '../targets/target.js';
 
 /** One running command: the decision subjects it answers to, and how to stop it. */
 export interface Flight {
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   /** The decision that ended it, once one has. */
   blockedBy(): Decision | undefined;
   /** Ends it under this decision (a block that arrived as it started). */
@@ -54,8 +55,9 @@ export class InFlight {
   }
 }
 
-class FlightEntry implements Flight {
-  private readonly controller = new AbortController();
+/** Its own cancellation signal (the CancelSignal a target listens on): no AbortController per command. */
+class FlightEntry implements Flight, CancelSignal {
+  private listeners: Array<() => void> | undefined;
   private decision: Decision | undefined;
   private finished = false;
 
@@ -64,8 +66,22 @@ class FlightEntry implements Flight {
     private readonly onDone: (e: FlightEntry) => void,
   ) {}
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
+  get signal(): CancelSignal {
+    return this;
+  }
+
+  get aborted(): boolean {
+    return this.decision !== undefined;
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    // As with an AbortSignal, a listener added after the abort is not called.
+    if (!this.aborted) (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const i = this.listeners?.indexOf(listener) ?? -1;
+    if (i >= 0) this.listeners?.splice(i, 1);
   }
 
   blockedBy(): Decision | undefined {
@@ -75,7 +91,15 @@ class FlightEntry implements Flight {
   abort(decision: Decision): boolean {
     if (this.finished || this.decision) return false;
     this.decision = decision;
-    this.controller.abort();
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    for (const l of listeners ?? []) {
+      try {
+        l();
+      } catch {
+        // One listener's failure must not keep the others from ending the command.
+      }
+    }
     return true;
   }
 

@@ -3,7 +3,7 @@ import type { ConnectionConfig, Logger, Secret } from '@portcullis/common';
 import type { ConnectionFacts } from '../events/event-builder.js';
 import { commandTag, parserFor, PG_TYPE_NAMES } from './postgres-types.js';
 import { targetError } from './postgres-errors.js';
-import type { ResultSet, ResultValue, RunOptions, Target } from './target.js';
+import type { CancelSignal, ResultSet, ResultValue, RunOptions, Target } from './target.js';
 import { urlFacts } from './url-facts.js';
 
 /** Every cell arrives as text and is parsed by OID (see parserFor), so pg's own parsers never run. */
@@ -75,7 +75,7 @@ export class PostgresTarget implements Target {
    * pg_cancel_backend on the client's backend pid, from a short-lived connection (the pool
    * may be full); if that fails, the client is destroyed, which ends the query too.
    */
-  private async cancellableQuery(command: string, params: readonly ResultValue[], signal: AbortSignal): Promise<pg.QueryArrayResult | pg.QueryArrayResult[]> {
+  private async cancellableQuery(command: string, params: readonly ResultValue[], signal: CancelSignal): Promise<pg.QueryArrayResult | pg.QueryArrayResult[]> {
     const client = await this.pool.connect();
     let released = false;
     // A client whose command was aborted is never reused: a cancel still on its way must not hit the next command on it.

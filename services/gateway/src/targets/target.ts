@@ -19,10 +19,20 @@ export interface ResultSet {
   readonly rowsCapped: boolean;
 }
 
+/**
+ * What a target needs of a cancellation signal. An AbortSignal is one; so is a running
+ * command's Flight (src/exec/in-flight.ts), which spares every command an AbortController.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface RunOptions {
   readonly maxRows: number;
   /** Aborted when the command must end now (a block decision on its caller): the target cancels it. */
-  readonly signal?: AbortSignal;
+  readonly signal?: CancelSignal;
 }
 
 /**
