@@ -1,4 +1,4 @@
-import { isPcxError, isErrorCode, PcxError } from '@portcullis/common';
+import { isPcxError, PcxError } from '@portcullis/common';
 import type { ApprovalUpdate, ApprovalView } from '@portcullis/gateway';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import type { ExecCall } from '../client/gateway-exec.js';
@@ -6,7 +6,7 @@ import type { ExecResult } from '../client/exec-result.js';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatTable } from '../output/table.js';
-import { readDemoFile, resolveStateDir } from '../state.js';
+import { adminCall, resolveAdminTarget, type AdminTarget } from '../client/admin-api.js';
 
 export const APPROVALS: CommandSpec = {
   name: 'approvals',
@@ -40,52 +40,6 @@ Options:
   --state-dir DIR      where demo.json is (default ./.portcullis)`,
 };
 
-export interface AdminTarget {
-  readonly baseUrl: string;
-  readonly token: string;
-}
-
-/** Address and token as `exec` resolves them: the flag, the environment, then demo.json. */
-export function resolveAdminTarget(args: ParsedArgs, ctx: CliContext): AdminTarget {
-  let baseUrl = args.string('admin');
-  let token = args.string('token') ?? ctx.env.token;
-  if (baseUrl === undefined || token === undefined) {
-    const demo = readDemoFile(resolveStateDir(args.string('state-dir'), undefined));
-    baseUrl ??= demo?.admin;
-    token ??= demo?.token;
-  }
-  if (baseUrl === undefined) throw new PcxError('PCX_BAD_REQUEST', 'no admin URL: pass --admin http://HOST:PORT, or run `portcullis start` (demo.json)');
-  if (token === undefined) throw new PcxError('PCX_AUTH_MISSING', 'no token: pass --token, set PORTCULLIS_TOKEN, or run `portcullis start` (demo.json)');
-  return { baseUrl: baseUrl.replace(/\/+$/, ''), token };
-}
-
-/** One call to the approvals API; a problem response becomes the PcxError it names. */
-export async function adminCall<T>(target: AdminTarget, method: 'GET' | 'POST', path: string, body?: object): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`${target.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${target.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    throw new PcxError('PCX_TARGET_UNAVAILABLE', `cannot reach the admin API at ${target.baseUrl}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (!res.ok) {
-    const p = (parsed ?? {}) as { code?: unknown; message?: unknown };
-    const code = typeof p.code === 'string' && isErrorCode(p.code) ? p.code : 'PCX_INTERNAL';
-    throw new PcxError(code, typeof p.message === 'string' ? p.message : `HTTP ${res.status} from the admin API`);
-  }
-  return parsed as T;
-}
 
 function when(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';

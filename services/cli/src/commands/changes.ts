@@ -1,10 +1,9 @@
-import { isErrorCode, PcxError } from '@portcullis/common';
 import type { ChangeRequestView } from '@portcullis/gateway';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatTable } from '../output/table.js';
-import { resolveAdminTarget, type AdminTarget } from './approvals.js';
+import { adminCall, resolveAdminTarget } from '../client/admin-api.js';
 
 export const CHANGES: CommandSpec = {
   name: 'changes',
@@ -89,32 +88,6 @@ export function parseExpect(s: string): ExpectedItems {
   return out;
 }
 
-async function call<T>(target: AdminTarget, method: 'GET' | 'POST' | 'DELETE', path: string, body?: object): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`${target.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${target.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    throw new PcxError('PCX_TARGET_UNAVAILABLE', `cannot reach the admin API at ${target.baseUrl}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (!res.ok) {
-    const p = (parsed ?? {}) as { code?: unknown; message?: unknown; field?: unknown };
-    const code = typeof p.code === 'string' && isErrorCode(p.code) ? p.code : 'PCX_INTERNAL';
-    throw new PcxError(code, typeof p.message === 'string' ? p.message : `HTTP ${res.status} from the admin API`, typeof p.field === 'string' ? { field: p.field } : {});
-  }
-  return parsed as T;
-}
 
 function when(ms: number): string {
   return ms > 0 ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-';
@@ -139,7 +112,7 @@ export async function runChanges(args: ParsedArgs, ctx: CliContext, now: () => n
     case 'list': {
       if (id) throw new UsageError('portcullis changes list: takes no ID', CHANGES.usage);
       const status = args.string('status') ?? 'all';
-      const { changes } = await call<{ changes: ChangeRequestView[] }>(resolveAdminTarget(args, ctx), 'GET', `/changes?status=${encodeURIComponent(status)}`);
+      const { changes } = await adminCall<{ changes: ChangeRequestView[] }>(resolveAdminTarget(args, ctx), 'GET', `/changes?status=${encodeURIComponent(status)}`);
       if (json) ctx.out(JSON.stringify(changes));
       else
         ctx.out(
@@ -171,13 +144,13 @@ export async function runChanges(args: ParsedArgs, ctx: CliContext, now: () => n
         ...(args.string('id') ? { changeId: args.string('id') } : {}),
         ...(args.string('requested-by') ? { requestedBy: args.string('requested-by') } : {}),
       };
-      const c = await call<ChangeRequestView>(resolveAdminTarget(args, ctx), 'POST', '/changes', body);
+      const c = await adminCall<ChangeRequestView>(resolveAdminTarget(args, ctx), 'POST', '/changes', body);
       ctx.out(json ? JSON.stringify(c) : `change ${c.changeId}: approved for ${c.kind === 'AGENT_MANIFEST' ? 'agent' : 'gateway'} ${c.scope} from ${when(c.windowStart)} to ${when(c.windowEnd)}`);
       return ExitCode.ok;
     }
     case 'withdraw': {
       if (!id) throw new UsageError('portcullis changes withdraw: the change ID is required', CHANGES.usage);
-      const c = await call<ChangeRequestView>(resolveAdminTarget(args, ctx), 'DELETE', `/changes/${encodeURIComponent(id)}`);
+      const c = await adminCall<ChangeRequestView>(resolveAdminTarget(args, ctx), 'DELETE', `/changes/${encodeURIComponent(id)}`);
       ctx.out(json ? JSON.stringify(c) : `change ${c.changeId}: withdrawn (${c.status.toLowerCase()} at ${when(c.revokedAt)} by ${c.revokedBy})`);
       return ExitCode.ok;
     }

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { createLogger, isErrorCode, PcxError, Topics, type Logger } from '@portcullis/common';
+import { createLogger, Topics, type Logger } from '@portcullis/common';
 import type { Bus } from '@portcullis/bus';
 import { decodeDecision, type Decision } from '@portcullis/proto';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
@@ -7,7 +7,7 @@ import { loadCliConfig } from '../config.js';
 import type { CliContext } from '../context.js';
 import { ExitCode } from '../exit-codes.js';
 import { formatTable } from '../output/table.js';
-import { readDemoFile, resolveStateDir } from '../state.js';
+import { adminCall, resolveAdminTarget } from '../client/admin-api.js';
 
 export const DECISIONS: CommandSpec = {
   name: 'decisions',
@@ -106,51 +106,6 @@ export async function liftDecision(bus: Bus, topic: string, subject: string, by:
 
 const when = (ms: number) => (ms > 0 ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : 'never');
 
-interface AdminTarget {
-  readonly baseUrl: string;
-  readonly token: string;
-}
-
-/** The admin API's address and an operator token: the flags, $PORTCULLIS_TOKEN, then demo.json (its socToken, never the agent's). */
-function resolveDecisionsAdmin(args: ParsedArgs, ctx: CliContext): AdminTarget {
-  let baseUrl = args.string('admin');
-  let token = args.string('token') ?? ctx.env.token;
-  if (baseUrl === undefined || token === undefined) {
-    const demo = readDemoFile(resolveStateDir(args.string('state-dir'), undefined));
-    baseUrl ??= demo?.admin;
-    token ??= demo?.socToken;
-  }
-  if (baseUrl === undefined) throw new PcxError('PCX_BAD_REQUEST', 'no admin URL: pass --admin http://HOST:PORT, run `portcullis start` (demo.json), or --config a Kafka config');
-  if (token === undefined) throw new PcxError('PCX_AUTH_MISSING', 'no operator token: pass --token, set PORTCULLIS_TOKEN, or run `portcullis start` (socToken in demo.json)');
-  return { baseUrl: baseUrl.replace(/\/+$/, ''), token };
-}
-
-async function adminCall<T>(target: AdminTarget, method: 'GET' | 'DELETE', path: string, body?: object): Promise<T> {
-  let res: Response;
-  try {
-    res = await fetch(`${target.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${target.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    throw new PcxError('PCX_TARGET_UNAVAILABLE', `cannot reach the admin API at ${target.baseUrl}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const text = await res.text();
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  if (!res.ok) {
-    const p = (parsed ?? {}) as { code?: unknown; message?: unknown };
-    const code = typeof p.code === 'string' && isErrorCode(p.code) ? p.code : 'PCX_INTERNAL';
-    throw new PcxError(code, typeof p.message === 'string' ? p.message : `HTTP ${res.status} from the admin API`);
-  }
-  return parsed as T;
-}
 
 function printRows(rows: DecisionRow[], args: ParsedArgs, ctx: CliContext): void {
   if (args.flag('json')) for (const r of rows) ctx.out(JSON.stringify(r));
@@ -167,13 +122,13 @@ function liftArgs(subject: string | undefined, args: ParsedArgs): { subject: str
 /** The embedded mode (and any gateway's admin API): the gateway publishes on its own bus. */
 async function runOnAdminApi(action: 'list' | 'lift', subject: string | undefined, args: ParsedArgs, ctx: CliContext): Promise<number> {
   if (action === 'list') {
-    const { decisions } = await adminCall<{ decisions: DecisionRow[] }>(resolveDecisionsAdmin(args, ctx), 'GET', '/decisions');
+    const { decisions } = await adminCall<{ decisions: DecisionRow[] }>(resolveAdminTarget(args, ctx, 'socToken'), 'GET', '/decisions');
     printRows(decisions, args, ctx);
     return ExitCode.ok;
   }
   const lift = liftArgs(subject, args);
   if (args.string('by') !== undefined) throw new UsageError('portcullis decisions lift: --by is for the Kafka mode; through the admin API the lift is recorded as the subject of your token', DECISIONS.usage);
-  const r = await adminCall<{ liftedBy: string; lifted: DecisionRow | null; applied: boolean }>(resolveDecisionsAdmin(args, ctx), 'DELETE', `/decisions/${encodeURIComponent(lift.subject)}`, { reason: lift.reason });
+  const r = await adminCall<{ liftedBy: string; lifted: DecisionRow | null; applied: boolean }>(resolveAdminTarget(args, ctx, 'socToken'), 'DELETE', `/decisions/${encodeURIComponent(lift.subject)}`, { reason: lift.reason });
   ctx.out(r.lifted ? `lifted ${lift.subject} (decision ${r.lifted.decisionId} from ${r.lifted.source}) by ${r.liftedBy}: ${lift.reason}` : `no block in force on ${lift.subject}; published a tombstone anyway (by ${r.liftedBy})`);
   return r.lifted ? ExitCode.ok : ExitCode.failure;
 }
