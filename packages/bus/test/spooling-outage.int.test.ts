@@ -1,47 +1,28 @@
 // THE OUTAGE TEST: a broker of our own (second instance, own ports and data dir — the
 // shared broker is never touched) is stopped while the gateway-side publisher keeps
 // publishing, then restarted; every record must arrive, in order per key.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@portcullis/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KAFKA_SCRIPT, uniqueTopic } from '../../../test/support/kafka.js';
+import { uniqueTopic } from '../../../test/support/kafka.js';
+import { privateKafka, type PrivateKafka } from '../../../test/support/private-kafka.js';
 import { KafkaBus } from '../src/kafka-bus.js';
 import { createSpoolingPublisher, type SpoolingPublisher } from '../src/spooling-publisher.js';
 import { text, waitFor } from './helpers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'pcx-outage-'));
-let env: NodeJS.ProcessEnv = {};
+let broker: PrivateKafka | undefined;
+const kafka = (cmd: 'start' | 'stop'): Promise<void> => (broker ? broker[cmd]() : Promise.resolve());
 let bus: KafkaBus | undefined;
 let pub: SpoolingPublisher | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function kafka(cmd: 'start' | 'stop'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [KAFKA_SCRIPT, cmd], { env, timeout: 240_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`kafka.sh ${cmd} failed: ${error.message}\n${stdout}${stderr}`));
-      else resolve();
-    });
-  });
-}
 
 beforeAll(async () => {
-  const [port, controller] = [await freePort(), await freePort()];
-  env = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: join(work, 'kafka'), KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m' };
+  broker = await privateKafka(work);
   await kafka('start');
-  bus = new KafkaBus({ brokers: [`127.0.0.1:${port}`], clientId: 'bus-outage', logger: silentLogger() });
+  bus = new KafkaBus({ brokers: broker.brokers, clientId: 'bus-outage', logger: silentLogger() });
 }, 300_000);
 
 afterAll(async () => {

@@ -162,7 +162,7 @@ describe('what the gateway publishes for the config-drift detector', () => {
     expect(event.configChange?.gatewayId).toBe('gw-chg');
     expect(event.configChange?.newDigest).toMatch(/^[0-9a-f]{64}$/);
     expect(event.configChange?.newDigest).toBe(gateway.configChanges?.current.digest);
-    expect(event.configChange?.sections.map((s) => s.name)).toEqual(['approvals', 'changes', 'connection:main', 'grants:main', 'guardrails:main', 'identity', 'masking:main']);
+    expect((event.configChange?.sections ?? []).map((s) => s.name)).toEqual(['approvals', 'changes', 'connection:main', 'grants:main', 'guardrails:main', 'identity', 'masking:main']);
     const raw = record.value?.toString('latin1') ?? '';
     for (const secret of ['s3cr3t-pw', 'mask-key-material', sha(APPROVER), sha(AGENT)]) expect(raw).not.toContain(secret);
   });

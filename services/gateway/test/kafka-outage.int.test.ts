@@ -5,17 +5,16 @@
 //  2. at start: the gateway starts from its decision snapshot, enforces its blocks, refuses
 //     strict connections (and everything under requireSync), then syncs from the topic,
 //     where a tombstone published meanwhile lifts the block.
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsRegistry, parseConfig, PcxError } from '@portcullis/common';
 import { createKafkaBus, type Bus } from '@portcullis/bus';
 import { DecisionEffect, encodeDecision, Phase, type AccessEvent } from '@portcullis/proto';
-import { KAFKA_SCRIPT, uniqueTopic } from '../../../test/support/kafka.js';
+import { uniqueTopic } from '../../../test/support/kafka.js';
+import { privateKafka, type PrivateKafka } from '../../../test/support/private-kafka.js';
 import { createGateway, createGatewayClient, type Gateway, type PortcullisGatewayClient } from '../src/index.js';
 import { eventually, memoryLogger, readEvents, uniqueName, withPg } from './support/harness.js';
 
@@ -24,30 +23,13 @@ const schema = uniqueName('gw_outage');
 const logs = memoryLogger();
 const PG = 'postgres://postgres@127.0.0.1:5432/test';
 
-let kafkaEnv: NodeJS.ProcessEnv = {};
+let broker: PrivateKafka | undefined;
+const kafka = (cmd: 'start' | 'stop'): Promise<void> => (broker ? broker[cmd]() : Promise.resolve());
 let brokers: string[] = [];
 /** The test's own view of the broker: publishes decisions, reads events. */
 let testBus: Bus | undefined;
 const closers: Array<() => Promise<void>> = [];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      s.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function kafka(cmd: 'start' | 'stop'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    execFile('bash', [KAFKA_SCRIPT, cmd], { env: kafkaEnv, timeout: 240_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`kafka.sh ${cmd} failed: ${error.message}\n${stdout}${stderr}`));
-      else resolve();
-    });
-  });
-}
 
 const tokenOf = (id: string): { token: string; sha256: string } => {
   const token = `pcx_${id}-${randomBytes(8).toString('hex')}`;
@@ -170,9 +152,8 @@ async function expectDelivered(topic: string, requestIds: readonly string[]): Pr
 }
 
 beforeAll(async () => {
-  const [port, controller] = [await freePort(), await freePort()];
-  kafkaEnv = { ...process.env, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controller), KAFKA_DATA_DIR: join(work, 'kafka'), KAFKA_HEAP_OPTS: '-Xms128m -Xmx384m' };
-  brokers = [`127.0.0.1:${port}`];
+  broker = await privateKafka(work);
+  brokers = broker.brokers;
   await kafka('start');
   testBus = createKafkaBus({ brokers, clientId: 'gw-outage-test', logger: logs.logger });
   await withPg(async (c) => {
