@@ -122,48 +122,7 @@ function dynamicPart(ctx: EventContext, phase: number, verdict: EventVerdict, no
 }
 
 function common(ctx: EventContext, phase: number, verdict: EventVerdict, now: number): IAccessEvent {
-  return {
-    eventId: uuidv7(now),
-    requestId: ctx.requestId,
-    sessionId: ctx.sessionId,
-    time: now,
-    phase,
-    environment: ctx.environment,
-    gatewayId: ctx.gatewayId,
-    identity: {
-      subject: ctx.identity.subject,
-      kind: IDENTITY_KIND[ctx.identity.kind],
-      groups: [...ctx.identity.groups],
-      credentialId: ctx.identity.credentialId,
-      issuer: ctx.identity.issuer,
-      onBehalfOf: ctx.identity.onBehalfOf ?? '',
-    },
-    origin: { ...ctx.origin },
-    connection: {
-      name: ctx.connection.name,
-      kind: CONNECTION_KIND[ctx.connection.kind],
-      targetHost: ctx.connection.targetHost,
-      targetDb: ctx.connection.targetDb,
-    },
-    command: {
-      text: ctx.command,
-      fingerprint: ctx.facts.fingerprint,
-      statementType: ctx.facts.statementType,
-      tables: [...ctx.facts.tables],
-      isWrite: ctx.facts.isWrite,
-      hasWhere: ctx.facts.hasWhere,
-      hasLimit: ctx.facts.hasLimit,
-      riskTags: [...ctx.facts.riskTags],
-    },
-    verdict: {
-      action: ACTION[verdict.action],
-      code: verdict.code ?? '',
-      ruleId: verdict.ruleId ?? '',
-      reason: verdict.reason ?? '',
-      decisionId: verdict.decisionId ?? '',
-      approvalId: verdict.approvalId ?? '',
-    },
-  };
+  return { ...staticPart(ctx), ...dynamicPart(ctx, phase, verdict, now) };
 }
 
 /** The REQUEST event, published before the command runs (or instead of it, on denial). */
