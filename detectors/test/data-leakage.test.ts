@@ -82,18 +82,27 @@ describe('data-leakage scorer', () => {
 
   it('shapes the critical finding: subject, block ttl, evidence, key', () => {
     const scorer = createDataLeakageScorer(settings);
-    const e = pair('agent:x', T0, {}, { bytes: 500, pii: { ssn: 3 }, destination: '' }).response;
+    const e = pair('agent:x', T0, {}, { bytes: 500, pii: { ssn: 3 }, destination: 'paste.example' }).response;
     const { findings } = run(scorer, [e]);
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({
       detector: 'data-leakage',
-      key: leakageKey('agent:x', 'unknown'),
+      key: leakageKey('agent:x', 'paste.example'),
       severity: 'critical',
       subject: { kind: 'identity', value: 'agent:x' },
       eventIds: [e.eventId],
       block: { subject: { kind: 'identity', value: 'agent:x' }, ttlMs: HOUR },
-      details: { destination: 'unknown', sensitive_records: { ssn: 3 }, new_destination: true },
+      details: { destination: 'paste.example', sensitive_records: { ssn: 3 }, new_destination: true },
     });
+  });
+
+  it('does not call an undeclared destination new: a first read of PII with none declared is not critical', () => {
+    const scorer = createDataLeakageScorer(settings);
+    const e = pair('agent:y', T0, {}, { bytes: 500, pii: { ssn: 3, card: 2 }, destination: '' }).response;
+    expect(run(scorer, [e]).findings).toHaveLength(0);
+    // An allowlist still applies to it: 'unknown' is not on the list.
+    const listed = createDataLeakageScorer({ ...settings, allowedDestinations: ['billing'] });
+    expect(run(listed, [e]).findings[0]).toMatchObject({ severity: 'critical', details: { destination: 'unknown' } });
   });
 
   it('with an allowlist, sensitive records to a known but unlisted destination are critical, to a listed new one are not', () => {

@@ -143,7 +143,11 @@ export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePol
   let score = 0;
   const rules: string[] = [];
   const details: Record<string, unknown> = { destination, bytes, pii_total: piiTotal, baseline_responses: state.n, new_destination: isNew, allowlist_enforced: enforced, allowlisted: listed };
-  if (sensitiveHits > 0 && !listed && (isNew || enforced)) {
+  // "New destination" needs a destination: a response with none declared ('unknown') is
+  // judged by the byte/PII baselines and the allowlist only, or every agent's first read
+  // of PII would be critical.
+  const declared = destination !== 'unknown';
+  if (sensitiveHits > 0 && !listed && ((isNew && declared) || enforced)) {
     severity = 'critical';
     score = Math.min(1, 0.95 + 0.05 * (1 - Math.exp(-sensitiveHits / 100)));
     rules.push(isNew ? 'sensitive_to_new_destination' : 'sensitive_to_unlisted_destination');
