@@ -4,11 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetricsRegistry, parseConfig, PcxError } from '@portcullis/common';
+import { MetricsRegistry, parseConfig, type PcxError } from '@portcullis/common';
 import { createMemoryBus, type Bus, type BusProducer } from '@portcullis/bus';
 import { Action, ConnectionKind, DecisionEffect, encodeDecision, GatewayClient, IdentityKind, Phase, SubjectKind, type AccessEvent } from '@portcullis/proto';
 import { createGateway, createGatewayClient, type Gateway, type PortcullisGatewayClient } from '../src/index.js';
-import { eventsOf, eventually, memoryLogger, readEvents, uniqueName, withPg } from './support/harness.js';
+import { eventsOf, eventually, memoryLogger, readEvents, uniqueName, withPg, denial } from './support/harness.js';
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const TOKEN_A = `pcx_tok-a-${randomBytes(8).toString('hex')}`;
@@ -68,15 +68,6 @@ const logs = memoryLogger();
 
 async function publishDecision(key: string, d: Record<string, unknown> | null): Promise<void> {
   await decisions.send(DECISIONS, [{ key, value: d === null ? null : encodeDecision({ subject: key, effect: DecisionEffect.BLOCK, createdAt: Date.now(), ...d }) }]);
-}
-
-async function denial(p: Promise<unknown>): Promise<PcxError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(PcxError);
-  return e as PcxError;
 }
 
 beforeAll(async () => {

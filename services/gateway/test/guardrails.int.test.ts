@@ -4,11 +4,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetricsRegistry, parseConfig, PcxError } from '@portcullis/common';
+import { MetricsRegistry, parseConfig } from '@portcullis/common';
 import { createMemoryBus, type Bus } from '@portcullis/bus';
 import { Action } from '@portcullis/proto';
 import { createGateway, createGatewayClient, type Gateway, type PortcullisGatewayClient } from '../src/index.js';
-import { eventsOf, memoryLogger, uniqueName, withPg } from './support/harness.js';
+import { eventsOf, memoryLogger, uniqueName, withPg, denial } from './support/harness.js';
 
 const TOKEN = `pcx_${randomBytes(32).toString('base64url')}`;
 const schema = uniqueName('gw_guard');
@@ -19,15 +19,6 @@ const logs = memoryLogger();
 let bus: Bus;
 let gateway: Gateway;
 let agent: PortcullisGatewayClient;
-
-async function denial(p: Promise<unknown>): Promise<PcxError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(PcxError);
-  return e as PcxError;
-}
 
 async function rowCount(table: string): Promise<number> {
   return withPg(async (c) => (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${schema}.${table}`)).rows[0]?.n ?? -1);

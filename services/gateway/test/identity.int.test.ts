@@ -4,12 +4,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetricsRegistry, parseConfig, PcxError } from '@portcullis/common';
+import { MetricsRegistry, parseConfig } from '@portcullis/common';
 import { createMemoryBus, type Bus } from '@portcullis/bus';
 import { IdentityKind } from '@portcullis/proto';
 import { signingKey, signJwt, startIssuer, type LocalIssuer, type SigningKey } from '../../../test/support/oidc-idp.js';
 import { createGateway, createGatewayClient, type Gateway } from '../src/index.js';
-import { eventsOf, memoryLogger, uniqueName } from './support/harness.js';
+import { eventsOf, memoryLogger, uniqueName, denial } from './support/harness.js';
 
 const AUD = 'portcullis-gw-it';
 const EVENTS = uniqueName('id.events');
@@ -22,15 +22,6 @@ let key: SigningKey;
 let attacker: SigningKey;
 let bus: Bus;
 let gateway: Gateway;
-
-async function denial(p: Promise<unknown>): Promise<PcxError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(PcxError);
-  return e as PcxError;
-}
 
 const exec = (token: string, command = 'select 1 as one') => {
   const c = createGatewayClient(`127.0.0.1:${gateway.grpcPort}`, token);

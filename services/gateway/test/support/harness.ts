@@ -4,6 +4,8 @@ import pg from 'pg';
 import { pino, type Logger } from 'pino';
 import type { Bus, BusRecord } from '@portcullis/bus';
 import { decodeEvent, type AccessEvent } from '@portcullis/proto';
+import { PcxError } from '@portcullis/common';
+import { expect } from 'vitest';
 
 export const PG_BASE = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test' };
 
@@ -59,4 +61,14 @@ export async function eventsOf(bus: Bus, topic: string, requestId: string, phase
     const evs = (await readEvents(bus, topic)).map((e) => e.event).filter((e) => e.requestId === requestId);
     return evs.length >= phases ? evs.sort((a, b) => a.phase - b.phase) : undefined;
   }, `${phases} events for ${requestId}`);
+}
+
+/** The PcxError a call was refused with; fails the test if it resolved or threw something else. */
+export async function denial(p: Promise<unknown>): Promise<PcxError> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(e).toBeInstanceOf(PcxError);
+  return e as PcxError;
 }
