@@ -63,6 +63,8 @@ export class MemoryBus implements Bus {
   private readonly tombstoneRetentionMs: number;
   private readonly retryInitialMs: number;
   private readonly retryMaxMs: number;
+  /** When the earliest armed backoff wake-up fires; one timer covers every waiting partition. */
+  private retryWakeAt = Infinity;
   private readonly defaultMaxBatch: number;
   private readonly evictedMetric;
   private readonly evictionLogged = new Set<string>();
@@ -324,14 +326,28 @@ export class MemoryBus implements Bus {
 
   private pump(): void {
     const now = this.now();
+    let nextRetryAt = Infinity;
     for (const group of this.groups.values()) {
       for (const [k, member] of group.owner) {
         if (member.paused || member.closed || group.inFlight.has(k)) continue;
         const failure = group.failures.get(k);
-        if (failure && failure.until > now) continue;
+        if (failure && failure.until > now) {
+          nextRetryAt = Math.min(nextRetryAt, failure.until);
+          continue;
+        }
         const tp = member.assigned.get(k);
         if (tp) this.dispatch(group, member, k, tp);
       }
+    }
+    // A backoff timer can fire a millisecond before the wall clock reaches `until`
+    // (timers run on a monotonic clock); without a fresh wake-up the partition would
+    // never be retried.
+    if (nextRetryAt !== Infinity && nextRetryAt < this.retryWakeAt) {
+      this.retryWakeAt = nextRetryAt;
+      setTimeout(() => {
+        this.retryWakeAt = Infinity;
+        this.schedule();
+      }, Math.max(1, nextRetryAt - now)).unref();
     }
   }
 
@@ -366,7 +382,6 @@ export class MemoryBus implements Bus {
         const delay = Math.min(this.retryInitialMs * 2 ** (attempts - 1), this.retryMaxMs);
         group.failures.set(k, { attempts, until: this.now() + delay });
         this.logger.warn({ err: e, groupId: group.id, topic: tp.topic, partition: tp.partition, offset: from, attempts, retryInMs: delay }, 'batch handler failed; the batch will be delivered again');
-        setTimeout(() => this.schedule(), delay).unref();
       } finally {
         group.inFlight.delete(k);
         this.schedule();

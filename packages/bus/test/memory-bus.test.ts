@@ -183,6 +183,25 @@ describe('MemoryBus consumer groups', () => {
     await bus.close();
   });
 
+  it('retries a failed batch even when the backoff timer fires before the clock reaches the retry time', async () => {
+    // A coarse clock makes every backoff timer fire "early" by the bus's own clock, as a
+    // monotonic timer can against Date.now(); the retry must still happen.
+    const bus = await busWith('t', 1, 'delete', { now: () => Math.floor(Date.now() / 200) * 200 });
+    let attempts = 0;
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      handler: async () => {
+        attempts++;
+        if (attempts === 1) throw new Error('downstream unavailable');
+      },
+    });
+    const p = await bus.producer();
+    await p.send('t', [rec('k', 'a')]);
+    await waitFor('retried', () => attempts === 2);
+    await bus.close();
+  });
+
   it('keeps committed offsets per group; fromBeginning false starts at the end', async () => {
     const bus = await busWith('t', 2);
     const p = await bus.producer();
