@@ -19,7 +19,14 @@ export default defineConfig({
       {
         resolve,
         ssr,
-        test: { name: 'unit', include: unitGlobs, exclude: ['**/node_modules/**', ...slowGlobs] },
+        test: {
+          name: 'unit',
+          include: unitGlobs,
+          exclude: ['**/node_modules/**', ...slowGlobs],
+          // Unit files run beside the integration files on two cores; the 5 s default
+          // turned a loaded CI run into a false failure. A hung test still fails.
+          testTimeout: 30_000,
+        },
       },
       {
         resolve,
