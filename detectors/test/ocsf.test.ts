@@ -39,7 +39,7 @@ describe('OCSF Detection Finding', () => {
       },
       actor: { user: { name: 'agent:planner', uid: 'agent:planner', credential_uid: 'tok_a' }, session: { uid: 'sess-1' } },
       src_endpoint: { ip: ORIGIN_B.ip, hostname: ORIGIN_B.host },
-      resources: [{ name: 'demo', type: 'postgres' }],
+      resources: [{ name: 'demo', type: 'postgres' }, { name: 'customers', type: 'table', uid: 'demo/customers', group: { name: 'demo' } }],
       evidences: [{ data: { event_ids: ['evt-trigger'] } }],
       unmapped: { credential_id: 'tok_a', known_origins: 1 },
     });

@@ -106,9 +106,7 @@ export function toDetectionFinding(f: Finding, e: IAccessEvent, o: OcsfOptions):
     },
     src_endpoint: endpoint,
     device: { ip: endpoint.ip, hostname: endpoint.hostname, container: endpoint.container, type_id: 0, type: 'Unknown' },
-    resources: e.connection?.name
-      ? [{ name: e.connection.name, type: connectionKind(e.connection.kind ?? 0), data: { target_host: e.connection.targetHost || undefined, target_db: e.connection.targetDb || undefined } }]
-      : [],
+    resources: resourcesOf(e),
     evidences: [
       {
         data: { event_ids: f.eventIds, subject: `${f.subject.kind}:${f.subject.value}` },
@@ -133,6 +131,20 @@ export function toDetectionFinding(f: Finding, e: IAccessEvent, o: OcsfOptions):
       ...f.details,
     },
   };
+}
+
+/**
+ * The connection the command ran on, then each table it touched (grouped under that
+ * connection), so a SOC can pivot from an alert to the data at stake.
+ */
+function resourcesOf(e: IAccessEvent): Array<Record<string, unknown>> {
+  const c = e.connection;
+  if (!c?.name) return [];
+  const out: Array<Record<string, unknown>> = [
+    { name: c.name, type: connectionKind(c.kind ?? 0), data: { target_host: c.targetHost || undefined, target_db: c.targetDb || undefined } },
+  ];
+  for (const table of e.command?.tables ?? []) out.push({ name: table, type: 'table', uid: `${c.name}/${table}`, group: { name: c.name } });
+  return out;
 }
 
 /** OCSF user type: 1 User, 3 System, 99 Other (an AI agent has no OCSF type of its own). */
