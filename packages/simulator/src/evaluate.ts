@@ -93,7 +93,7 @@ export function evaluate(scenario: Scenario, run: RunOutput, o: EvaluateOptions 
       subject: inj.subject,
       start: inj.start,
       detected: own.length > 0,
-      timeToDetectMs: first ? first.time - inj.start : null,
+      timeToDetectMs: first ? first.time - inj.evidenceAt : null,
       alertIds: own.map((a) => a.id),
       severity: first ? first.severity : null,
       expectBlock: inj.expectBlock ?? null,
@@ -187,6 +187,7 @@ export function formatReport(r: EvaluationReport): string {
   ]);
   const lines = [
     `seed ${r.seed}: ${r.agents} agents × ${r.weeks} weeks (${r.agentWeeks.toFixed(0)} agent-weeks), ${r.events} events; alerts at severity_id ≥ ${r.minSeverityId}`,
+    'TTD: event time from the first injected event carrying the evidence (a bulk read or leak: its RESPONSE) to the alert',
     table(head, rows),
     '',
     table(

@@ -24,6 +24,9 @@ export const EXPECTED_DETECTOR: Record<InjectionKind, string> = {
   'sensitive-to-new-destination': 'data-leakage',
 };
 
+/** Actions whose evidence exists only once the command's result does. */
+const RESULT_REVEALS: ReadonlySet<InjectionKind> = new Set(['bulk-rare-table', 'sensitive-to-new-destination']);
+
 export interface Injection {
   readonly id: string;
   readonly kind: InjectionKind;
@@ -34,6 +37,14 @@ export interface Injection {
   readonly credentialId: string;
   readonly start: number;
   readonly end: number;
+  /**
+   * Event time of the first injected event that carries what the detector judges: the
+   * RESPONSE for actions only a result reveals (a bulk read's row count, PII bound for a
+   * destination — the gateway learns them when the query has run), else `start`. Time to
+   * detect is measured from here, so a query's own run time is not counted against the
+   * detector.
+   */
+  readonly evidenceAt: number;
   readonly eventIds: readonly string[];
   /** The decision subject the config asks to block for this action, when the config decides it up front. */
   readonly expectBlock?: string;
@@ -75,7 +86,8 @@ export function injectActions(agents: readonly Agent[], normal: ReadonlyMap<stri
       if (!done) continue;
       const id = `inj-${String(injections.length + 1).padStart(3, '0')}-${kind}`;
       const times = done.events.map((e) => Number(e.time));
-      injections.push({ id, kind, detector: EXPECTED_DETECTOR[kind], subject: agent.subject, credentialId: agent.credentialId, start: Math.min(...times), end: Math.max(...times), eventIds: done.events.map((e) => e.eventId ?? ''), variant: done.variant, description: done.description, ...(done.expectBlock ? { expectBlock: done.expectBlock } : {}) });
+      const evidence = RESULT_REVEALS.has(kind) ? done.events.filter((e) => e.phase === Phase.RESPONSE).map((e) => Number(e.time)) : times;
+      injections.push({ id, kind, detector: EXPECTED_DETECTOR[kind], subject: agent.subject, credentialId: agent.credentialId, start: Math.min(...times), end: Math.max(...times), evidenceAt: Math.min(...(evidence.length > 0 ? evidence : times)), eventIds: done.events.map((e) => e.eventId ?? ''), variant: done.variant, description: done.description, ...(done.expectBlock ? { expectBlock: done.expectBlock } : {}) });
       events.push(...done.events);
       made += 1;
     }

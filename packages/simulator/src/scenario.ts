@@ -105,7 +105,7 @@ export function generateScenario(o: ScenarioOptions): Scenario {
     const e = manifests.events.find((x) => x.eventId === d.eventId);
     if (!e) continue;
     const t = Number(e.time);
-    injections.push({ id: `inj-${String(injections.length + 1).padStart(3, '0')}-config-drift`, kind: 'config-drift', variant: d.variant, detector: EXPECTED_DETECTOR['config-drift'], subject: d.agent.subject, credentialId: d.agent.credentialId, start: t, end: t, eventIds: [e.eventId ?? ''], description: d.description, ...(d.expectBlock ? { expectBlock: d.expectBlock } : {}) });
+    injections.push({ id: `inj-${String(injections.length + 1).padStart(3, '0')}-config-drift`, kind: 'config-drift', variant: d.variant, detector: EXPECTED_DETECTOR['config-drift'], subject: d.agent.subject, credentialId: d.agent.credentialId, start: t, end: t, evidenceAt: t, eventIds: [e.eventId ?? ''], description: d.description, ...(d.expectBlock ? { expectBlock: d.expectBlock } : {}) });
   }
   if (options.kinds.includes('config-drift') && !injections.some((i) => i.kind === 'config-drift')) notCovered.push({ kind: 'config-drift', reason: 'no agent in this fleet has a session in the injection window' });
   const events: IAccessEvent[] = [];

@@ -37,8 +37,11 @@ describe('evaluation on DetectorCore across seeds and fleet sizes', () => {
     expect(r.events).toBe(s.events.length);
     expect(r.injections.length).toBeGreaterThanOrEqual(4);
     assertCaught(r);
-    // Time to detect is event time from the first injected event to the alert's evidence.
-    for (const i of r.injections) expect(i.timeToDetectMs).toBeLessThanOrEqual(3_600_000);
+    // Time to detect (event time) runs from the first injected event that carries the
+    // evidence to the alert: within a second for every action a single event reveals. A
+    // burst is a rate: it exists only once enough runs have landed in one hour, so it is
+    // held to that hour.
+    for (const i of r.injections) expect([i.id, i.timeToDetectMs !== null && i.timeToDetectMs <= (i.variant === 'burst' ? 3_600_000 : 1_000)]).toEqual([i.id, true]);
   }, 30_000);
 
   it('benign deploys alert without their change requests: the approvals are what keeps them silent', () => {
