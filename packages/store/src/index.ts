@@ -8,4 +8,6 @@ export { eventToRow, EVENT_COLUMNS, type EventRow } from './rows/event-row.js';
 export { alertToRow, ALERT_COLUMNS, DETECTION_FINDING_CLASS_UID, type AlertRow } from './rows/alert-row.js';
 export { decisionToRow, DECISION_COLUMNS, type DecisionRow, type RecordPosition } from './rows/decision-row.js';
 export { approvalToRow, APPROVAL_COLUMNS, type ApprovalRow } from './rows/approval-row.js';
+export { changeToRow, undecodableChangeRow, CHANGE_COLUMNS, NOT_A_SHA256, type ChangeRow } from './rows/change-row.js';
+export { storedValueHash, type ManifestColumns, type ConfigColumns } from './rows/drift-columns.js';
 export { query, recentAlerts, eventsForSubject, countFinal, type JsonRow, type StoredAlert, type RecentAlertsOptions, type SubjectEventsOptions } from './queries.js';

@@ -3,6 +3,7 @@ import { embeddedConnection } from './client.js';
 import { checkIdentifier } from './identifier.js';
 import { APPROVAL_COLUMNS, type ApprovalRow } from './rows/approval-row.js';
 import { ALERT_COLUMNS, type AlertRow } from './rows/alert-row.js';
+import { CHANGE_COLUMNS, type ChangeRow } from './rows/change-row.js';
 import { DECISION_COLUMNS, type DecisionRow } from './rows/decision-row.js';
 import { EVENT_COLUMNS, type EventRow } from './rows/event-row.js';
 import type { SinkTable } from './tables.js';
@@ -13,6 +14,7 @@ export interface TableRows {
   alerts: AlertRow;
   decisions: DecisionRow;
   approvals: ApprovalRow;
+  changes: ChangeRow;
 }
 
 export const TABLE_COLUMNS: { readonly [T in SinkTable]: ReadonlyArray<keyof TableRows[T] & string> } = {
@@ -20,6 +22,7 @@ export const TABLE_COLUMNS: { readonly [T in SinkTable]: ReadonlyArray<keyof Tab
   alerts: ALERT_COLUMNS,
   decisions: DECISION_COLUMNS,
   approvals: APPROVAL_COLUMNS,
+  changes: CHANGE_COLUMNS,
 };
 
 // Collapsing duplicates inside each inserted block buys nothing (reads use FINAL) and

@@ -1,7 +1,8 @@
 import { m0001Init } from './0001_init.js';
+import { m0002ConfigDrift } from './0002_config_drift.js';
 import type { Migration } from './types.js';
 
 export type { Migration } from './types.js';
 
 /** Every migration, in version order. Append; never edit one that has shipped. */
-export const migrations: readonly Migration[] = [m0001Init];
+export const migrations: readonly Migration[] = [m0001Init, m0002ConfigDrift];

@@ -1,9 +1,10 @@
 import { PcxError } from '@portcullis/common';
 import { Action, ConnectionKind, IdentityKind, Phase, type IAccessEvent } from '@portcullis/proto';
 import { enumName } from './enum-name.js';
+import { manifestColumns, configColumns, type ConfigColumns, type ManifestColumns } from './drift-columns.js';
 
-/** One row of `events`, as JSONEachRow takes it. Times are ms since epoch (DateTime64(3) reads integers as ms). */
-export interface EventRow {
+/** The `events` columns of the first schema. Times are ms since epoch (DateTime64(3) reads integers as ms). */
+interface EventCoreRow {
   event_id: string;
   request_id: string;
   session_id: string;
@@ -53,6 +54,9 @@ export interface EventRow {
   payload_truncated: boolean;
 }
 
+/** One row of `events`, as JSONEachRow takes it: the flattened event plus its MANIFEST and CONFIG payloads (migration 2). */
+export type EventRow = EventCoreRow & ManifestColumns & ConfigColumns;
+
 /** Column order of `events`, for formats without names (JSONCompactEachRow) and for INSERT column lists. */
 export const EVENT_COLUMNS = [
   'event_id', 'request_id', 'session_id', 'time', 'phase', 'environment', 'gateway_id',
@@ -63,6 +67,9 @@ export const EVENT_COLUMNS = [
   'rows', 'bytes', 'duration_ms', 'error_code', 'pii', 'masked_fields', 'destination',
   'action', 'rule_id', 'reason', 'approval_id', 'decision_id', 'verdict_code',
   'payload', 'payload_truncated',
+  'manifest_present', 'manifest_config_hash', 'manifest_endpoints', 'manifest_env_names', 'manifest_env_sha256', 'manifest_env_secret',
+  'manifest_reported_at', 'manifest_session_id',
+  'config_present', 'config_gateway_id', 'config_old_digest', 'config_new_digest', 'config_changed', 'config_section_names', 'config_section_digests',
 ] as const satisfies ReadonlyArray<keyof EventRow>;
 
 const utf8 = new TextDecoder('utf-8');
@@ -71,7 +78,8 @@ const utf8 = new TextDecoder('utf-8');
  * Flattens an AccessEvent into an `events` row. Enum columns hold enum names: phase and
  * action as in the contract (REQUEST, DENY …), identity and connection kinds in lower
  * case as the config spells them (agent, postgres …). The payload is the masked response
- * text, stored as UTF-8. Refuses (PCX_BAD_REQUEST) an event without an id or a time,
+ * text, stored as UTF-8. A MANIFEST's and a CONFIG's payload fill their own columns
+ * (drift-columns.ts), hashes only. Refuses (PCX_BAD_REQUEST) an event without an id or a time,
  * which is what random bytes that happen to parse as protobuf look like.
  */
 export function eventToRow(e: IAccessEvent): EventRow {
@@ -135,5 +143,7 @@ export function eventToRow(e: IAccessEvent): EventRow {
     verdict_code: v.code ?? '',
     payload: e.payload && e.payload.length > 0 ? utf8.decode(e.payload) : '',
     payload_truncated: e.payloadTruncated ?? false,
+    ...manifestColumns(e.manifest),
+    ...configColumns(e.configChange),
   };
 }
