@@ -1,9 +1,13 @@
 import { decodeDecision, decodeEvent } from '@portcullis/proto';
-import { alertToRow, approvalToRow, decisionToRow, eventToRow, type SinkTable, type TableRows } from '@portcullis/store';
+import { alertToRow, approvalToRow, changeToRow, decisionToRow, eventToRow, undecodableChangeRow, type SinkTable, type TableRows } from '@portcullis/store';
 import type { BusRecord } from '@portcullis/bus';
 
-/** What one record becomes: a row for its table, nothing (a record with no row), or a dead letter with the reason. */
-export type Decoded = { kind: 'row'; row: TableRows[SinkTable] } | { kind: 'skip'; reason: string } | { kind: 'dead'; reason: string };
+/**
+ * What one record becomes: a row for its table, nothing (a record with no row), or a dead
+ * letter with the reason — and, where the record's mere presence on the topic matters
+ * (an unreadable change request still replaces its key's approval), a row for it too.
+ */
+export type Decoded = { kind: 'row'; row: TableRows[SinkTable] } | { kind: 'skip'; reason: string } | { kind: 'dead'; reason: string; row?: TableRows[SinkTable] };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -29,6 +33,15 @@ export function decodeRecord(table: SinkTable, r: BusRecord): Decoded {
         // Compaction's delete marker on approvals carries nothing to record.
         if (!r.value) return { kind: 'skip', reason: 'tombstone' };
         return { kind: 'row', row: approvalToRow(r.value, key, r.timestamp) };
+      case 'changes': {
+        // Every record, tombstones included: a backtest folds them in order as the live view does.
+        const at = { topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp };
+        try {
+          return { kind: 'row', row: changeToRow(key ?? '', r.value, at) };
+        } catch (e) {
+          return { kind: 'dead', reason: `change is not a ChangeRequest: ${e instanceof Error ? e.message : String(e)}`, row: undecodableChangeRow(key ?? '', at) };
+        }
+      }
     }
   } catch (e) {
     return { kind: 'dead', reason: e instanceof Error ? e.message : String(e) };

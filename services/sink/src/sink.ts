@@ -43,10 +43,11 @@ export interface SinkHandle {
 }
 
 /**
- * events, alerts, decisions and approvals → ClickHouse, at least once. A consumer
- * batch's handler resolves only after every row of it is stored, so offsets are
- * committed after the write; duplicates from redelivery collapse in ReplacingMergeTree.
- * Undecodable records go to the dead-letter topic and the pipeline goes on. A store
+ * events, alerts, decisions, approvals and change requests → ClickHouse, at least once.
+ * A consumer batch's handler resolves only after every row of it is stored, so offsets
+ * are committed after the write; duplicates from redelivery collapse in
+ * ReplacingMergeTree. Undecodable records go to the dead-letter topic and the pipeline
+ * goes on (an undecodable change request also leaves a row: it withdrew its key). A store
  * outage holds the batches and retries with back-off forever; the subscription is
  * paused meanwhile (back-pressure) and nothing is dropped.
  */
@@ -135,7 +136,10 @@ export async function runSink(opts: RunSinkOptions): Promise<SinkHandle> {
         else if (d.kind === 'skip') {
           skipped.inc({ topic: batch.topic });
           counts.skipped++;
-        } else dead.push(deadLetterRecord(r, d.reason, config.groupId, now));
+        } else {
+          dead.push(deadLetterRecord(r, d.reason, config.groupId, now));
+          if (d.row) rows.push(d.row);
+        }
       }
       // Dead letters first: if the send fails nothing of this batch is queued yet, and the
       // redelivery starts clean; once queued, offsets count as seen.
@@ -154,7 +158,7 @@ export async function runSink(opts: RunSinkOptions): Promise<SinkHandle> {
 
   sub.current = await opts.bus.subscribe({
     groupId: config.groupId,
-    topics: [topics.events, topics.alerts, topics.decisions, topics.approvals],
+    topics: [topics.events, topics.alerts, topics.decisions, topics.approvals, topics.changes],
     fromBeginning: true,
     maxBatch: config.batchRows,
     handler,

@@ -7,6 +7,8 @@ export interface SinkTopics {
   alerts: string;
   decisions: string;
   approvals: string;
+  /** Approved change requests (compacted): kept in full for config-drift backtests. */
+  changes: string;
   dlq: string;
 }
 
@@ -15,6 +17,7 @@ export const defaultSinkTopics: SinkTopics = {
   alerts: Topics.alerts,
   decisions: Topics.decisions,
   approvals: Topics.approvals,
+  changes: Topics.changes,
   dlq: Topics.dlq,
 };
 
@@ -24,5 +27,6 @@ export function tableForTopic(topics: SinkTopics, topic: string): SinkTable | un
   if (topic === topics.alerts) return 'alerts';
   if (topic === topics.decisions) return 'decisions';
   if (topic === topics.approvals) return 'approvals';
+  if (topic === topics.changes) return 'changes';
   return undefined;
 }

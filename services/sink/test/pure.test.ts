@@ -28,6 +28,13 @@ describe('decodeRecord', () => {
     expect(decodeRecord('alerts', rec('0', Buffer.from([0xc3, 0x28])))).toMatchObject({ kind: 'dead' });
     expect(decodeRecord('decisions', rec('0', Buffer.from([0xff, 0xff, 0xff])))).toMatchObject({ kind: 'dead' });
   });
+
+  it('keeps every changes record: a request, a tombstone, and unreadable bytes as a dead letter that still leaves a row', () => {
+    const value = Buffer.from(pb.ChangeRequest.encode({ changeId: 'c1', scope: 'agent:a', kind: pb.ChangeKind.AGENT_MANIFEST, status: pb.ChangeStatus.CHANGE_APPROVED }).finish());
+    expect(decodeRecord('changes', rec('2', value, 'c1'))).toMatchObject({ kind: 'row', row: { change_key: 'c1', change_id: 'c1', kind: 'AGENT_MANIFEST', tombstone: false, kafka_offset: '2', recorded_at: 1_000 } });
+    expect(decodeRecord('changes', rec('3', null, 'c1'))).toMatchObject({ kind: 'row', row: { change_key: 'c1', tombstone: true, change_id: '' } });
+    expect(decodeRecord('changes', rec('4', Buffer.from([0x0a, 0xff, 0xff]), 'c1'))).toMatchObject({ kind: 'dead', reason: expect.stringMatching(/^change is not a ChangeRequest/), row: { change_key: 'c1', undecodable: true, kafka_offset: '4' } });
+  });
 });
 
 describe('deadLetterRecord', () => {
@@ -54,6 +61,7 @@ describe('tableForTopic', () => {
     const topics = { ...defaultSinkTopics, events: 'x.events' };
     expect(tableForTopic(topics, 'x.events')).toBe('events');
     expect(tableForTopic(topics, 'portcullis.decisions')).toBe('decisions');
+    expect(tableForTopic(topics, 'portcullis.changes')).toBe('changes');
     expect(tableForTopic(topics, 'portcullis.events')).toBeUndefined();
   });
 });

@@ -45,6 +45,7 @@ async function freshTopics(name: string): Promise<SinkTopics> {
     alerts: uniqueTopic(`${name}.alerts`),
     decisions: uniqueTopic(`${name}.decisions`),
     approvals: uniqueTopic(`${name}.approvals`),
+    changes: uniqueTopic(`${name}.changes`),
     dlq: uniqueTopic(`${name}.dlq`),
   };
   const specs: TopicSpec[] = [
@@ -52,6 +53,7 @@ async function freshTopics(name: string): Promise<SinkTopics> {
     { name: t.alerts, partitions: 1, cleanupPolicy: 'delete' },
     { name: t.decisions, partitions: 1, cleanupPolicy: 'compact' },
     { name: t.approvals, partitions: 1, cleanupPolicy: 'compact' },
+    { name: t.changes, partitions: 2, cleanupPolicy: 'compact' },
     { name: t.dlq, partitions: 1, cleanupPolicy: 'delete' },
   ];
   await bus.ensureTopics(specs);
@@ -149,6 +151,79 @@ describe('sink: Kafka → chdb', () => {
     await stop(again);
   });
 
+  it('stores every record of the changes topic — approval, revocation, tombstone, unreadable value — once per topic position', async () => {
+    const topics = await freshTopics('sink-changes');
+    const id = `chg-${uuidv7()}`;
+    const other = `chg-${uuidv7()}`;
+    const sha = 'ab'.repeat(32);
+    const request = (status: number, revokedAt = 0) =>
+      Buffer.from(
+        pb.ChangeRequest.encode({
+          changeId: id,
+          title: 'rotate the upstream credential',
+          requestedBy: 'release-bot',
+          approvedBy: 'user:platform-lead',
+          scope: 'agent:etl-*',
+          kind: pb.ChangeKind.AGENT_MANIFEST,
+          expected: { endpoints: ['https://etl-svc-v2.internal:443'], env: [{ name: 'DB_PASSWORD', valueSha256: sha }, { name: 'LOG_LEVEL', valueSha256: '' }] },
+          windowStart: T0,
+          windowEnd: T0 + 3_600_000,
+          createdAt: T0 - 60_000,
+          status,
+          revokedAt,
+          revokedBy: revokedAt ? 'user:soc' : '',
+          environment: 'prod',
+        }).finish(),
+      );
+    const p = await bus.producer();
+    // One key per send: each key's records land on one partition, in order.
+    await p.send(topics.changes, [{ key: id, value: request(pb.ChangeStatus.CHANGE_APPROVED) }]);
+    await p.send(topics.changes, [{ key: id, value: request(pb.ChangeStatus.CHANGE_REVOKED, T0 + 600_000) }]);
+    await p.send(topics.changes, [{ key: id, value: null }]);
+    await p.send(topics.changes, [{ key: other, value: Buffer.from([0x0a, 0xff, 0xff]) }]);
+    await p.close();
+
+    const group = `sink-changes-${uuidv7()}`;
+    const sink = await startSink(topics, group);
+    const read = () =>
+      query(
+        client,
+        `SELECT change_key, tombstone, undecodable, change_id, scope, kind, status, environment, expected_endpoints, expected_env_names, expected_env_sha256,
+                toUnixTimestamp64Milli(window_start) AS ws, toUnixTimestamp64Milli(revoked_at) AS ra, revoked_by, kafka_topic, kafka_offset
+         FROM ${db}.changes FINAL WHERE change_key IN ({a:String}, {b:String}) ORDER BY change_key = {a:String} DESC, kafka_offset`,
+        { a: id, b: other },
+      );
+    const rows = await eventually('four change records', read, (r) => r.length === 4);
+    const common = { change_key: id, undecodable: false, kafka_topic: topics.changes };
+    const fields = { change_id: id, scope: 'agent:etl-*', kind: 'AGENT_MANIFEST', environment: 'prod', expected_endpoints: ['https://etl-svc-v2.internal:443'], expected_env_names: ['DB_PASSWORD', 'LOG_LEVEL'], expected_env_sha256: [sha, ''], ws: String(T0) };
+    expect(rows).toEqual([
+      { ...common, ...fields, tombstone: false, status: 'CHANGE_APPROVED', ra: '0', revoked_by: '', kafka_offset: '0' },
+      { ...common, ...fields, tombstone: false, status: 'CHANGE_REVOKED', ra: String(T0 + 600_000), revoked_by: 'user:soc', kafka_offset: '1' },
+      expect.objectContaining({ ...common, tombstone: true, change_id: '', status: '', kafka_offset: '2' }),
+      expect.objectContaining({ change_key: other, tombstone: false, undecodable: true, change_id: '', kafka_offset: '0' }),
+    ]);
+    // The unreadable value is also a dead letter, bytes and all.
+    const letters: Array<ReturnType<typeof DeadLetter.decode>> = [];
+    await eventually(
+      'the dead letter',
+      async () => {
+        letters.length = 0;
+        await bus.readToEnd(topics.dlq, (r) => void letters.push(DeadLetter.decode(r.value ?? Buffer.alloc(0))));
+        return letters.length;
+      },
+      (n) => n === 1,
+    );
+    expect(letters[0]).toMatchObject({ sourceTopic: topics.changes, reason: expect.stringMatching(/^change is not a ChangeRequest/) });
+    await eventually('offsets committed', () => committed(group, topics.changes), (n) => n === 4);
+    await stop(sink);
+
+    // A new group reads the same records again: FINAL still shows each record once.
+    const again = await startSink(topics, `sink-changes-${uuidv7()}`);
+    await eventually('second delivery stored', async () => again.stats().written.changes, (n) => n === 4);
+    expect(await read()).toHaveLength(4);
+    await stop(again);
+  });
+
   it('sends undecodable records to the dead-letter topic and stores the good ones that follow', async () => {
     const topics = await freshTopics('sink-dlq');
     const subject = `agent:dlq-${uuidv7()}`;
@@ -214,7 +289,7 @@ describe('sink: Kafka → chdb', () => {
   it('runs the same way on the in-process bus (embedded mode)', async () => {
     const memory = createBus(busSchema.parse({ kind: 'memory' }), logger);
     try {
-      const topics: SinkTopics = { events: 'm.events', alerts: 'm.alerts', decisions: 'm.decisions', approvals: 'm.approvals', dlq: 'm.dlq' };
+      const topics: SinkTopics = { events: 'm.events', alerts: 'm.alerts', decisions: 'm.decisions', approvals: 'm.approvals', changes: 'm.changes', dlq: 'm.dlq' };
       await memory.ensureTopics(Object.values(topics).map((name) => ({ name, partitions: 2, cleanupPolicy: 'delete' as const })));
       const subject = `agent:memory-${uuidv7()}`;
       const p = await memory.producer();
