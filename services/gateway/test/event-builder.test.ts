@@ -15,6 +15,7 @@ const ctx: EventContext = {
   origin: { peerIp: '10.0.0.1', peerPort: 5000, declaredHost: 'h', containerId: 'c', process: 'p', userAgent: 'ua', agentConfigHash: 'cfg' },
   connection: { name: 'orders', kind: 'postgres', targetHost: 'db:5432', targetDb: 'orders' },
   command: "SELECT * FROM users WHERE id = 42 AND name = 'bob'",
+  auditCommand: "SELECT * FROM users WHERE id = 42 AND name = 'bob'",
   facts: analyzer.analyze("SELECT * FROM users WHERE id = 42 AND name = 'bob'"),
 };
 

@@ -60,6 +60,8 @@ beforeAll(async () => {
         { id: 'tok-officer', subject: 'officer', kind: 'human', groups: ['privacy-officers'], sha256: sha(OFFICER_TOKEN) },
       ],
       connections: [
+        // No masking configured: callers get raw values; events must not.
+        { name: 'plain', kind: 'postgres', url: '${env:PG}', grants: [{ subject: 'agent:demo', access: 'read' }] },
         {
           name: 'crm',
           kind: 'postgres',
@@ -162,6 +164,36 @@ describe('response masking over gRPC', () => {
     expect(resp?.verdict?.action).toBe(Action.ALLOW);
     expect(resp?.verdict?.reason).toBe('unmasked: break glass by group privacy-officers; raw values in email, ssn');
     expect(resp?.response?.maskedFields).toEqual(['email', 'ssn']);
+    expectNoPlanted(Buffer.from(resp!.payload).toString());
+  });
+
+  it('a connection without masking answers raw values, and its RESPONSE event records them redacted with their counts', async () => {
+    const res = await agent.exec('plain', `SELECT email, card_number, ssn FROM ${schema}.customers WHERE id = 1`);
+    expect((res.rows?.[0]?.values ?? []).map(text)).toEqual([PII.email, PII.card, PII.ssn]);
+    const [req, resp] = await eventsOf(bus, EVENTS, res.requestId!);
+    expect([req?.verdict?.action, resp?.verdict?.action]).toEqual([Action.ALLOW, Action.ALLOW]);
+    const pii = Object.fromEntries((resp?.response?.pii ?? []).map((p) => [p.detector, p.count]));
+    expect(pii).toEqual({ card: 1, email: 1, ssn: 1 });
+    const payload = Buffer.from(resp!.payload).toString();
+    expect(payload).toContain('[REDACTED:email]');
+    expectNoPlanted(payload);
+  });
+
+  it('PII in the command text, or quoted back in a target error, reaches neither events nor logs', async () => {
+    const ok = await agent.exec('plain', `SELECT id FROM ${schema}.customers WHERE email = '${PII.email}' OR card_number = '${PII.card}'`);
+    for (const e of await eventsOf(bus, EVENTS, ok.requestId!)) {
+      expect(e.command?.text).toMatch(/^SELECT id FROM \S+ WHERE email = .*\[REDACTED:email\].* OR card_number = '\[REDACTED:card\]'$/);
+      expectNoPlanted(e.command?.text ?? '');
+    }
+    const err = await agent.exec('plain', `SELECT '${PII.card.replace(/ /g, '')}'::int`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // No masking on this connection: the caller gets the target's message as it is.
+    expect((err as PcxError).message).toContain(PII.card.replace(/ /g, ''));
+    const requestId = String((err as PcxError).context['requestId']);
+    const [, resp] = await eventsOf(bus, EVENTS, requestId);
+    expect(Buffer.from(resp!.payload).toString()).toContain('[REDACTED:card]');
     expectNoPlanted(Buffer.from(resp!.payload).toString());
   });
 

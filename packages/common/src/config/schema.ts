@@ -142,6 +142,8 @@ export const gatewaySchema = z
     limits: z
       .object({
         maxCommandBytes: z.number().int().min(1).default(1 << 20),
+        /** Cap on the (PII-redacted) command text an event carries; the command itself may be up to maxCommandBytes. */
+        maxEventCommandBytes: z.number().int().min(64).default(16 << 10),
         /** Cap on the masked payload copied into a RESPONSE event for replay. */
         maxEventPayloadBytes: z.number().int().min(0).default(64 << 10),
         maxResultRows: z.number().int().min(1).default(100_000),

@@ -22,6 +22,8 @@ export interface EventContext {
   readonly origin: Origin;
   readonly connection: ConnectionFacts;
   readonly command: string;
+  /** What events carry instead of `command`: PII and credentials redacted, capped (audit-text.ts). */
+  readonly auditCommand: string;
   readonly facts: CommandFacts;
 }
 
@@ -101,7 +103,7 @@ function dynamicPart(ctx: EventContext, phase: number, verdict: EventVerdict, no
     time: now,
     phase,
     command: {
-      text: ctx.command,
+      text: ctx.auditCommand,
       fingerprint: ctx.facts.fingerprint,
       statementType: ctx.facts.statementType,
       tables: ctx.facts.tables as string[],

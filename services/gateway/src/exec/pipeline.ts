@@ -16,6 +16,7 @@ import type { ApprovalGate } from '../approvals/gate.js';
 import type { ResultSet, ResultValue, Target } from '../targets/target.js';
 import { maskedEvent, type ResponseMasking } from '../masking/response-masking.js';
 import { readOnlyRefusal } from '../grants/grants.js';
+import { auditText, redactSensitive } from '../events/audit-text.js';
 import type { Flight, InFlight } from './in-flight.js';
 import { validateCommand } from './validate.js';
 
@@ -55,7 +56,7 @@ export interface PipelineConnection {
 export interface PipelineDeps {
   readonly environment: string;
   readonly gatewayId: string;
-  readonly limits: { readonly maxCommandBytes: number; readonly maxEventPayloadBytes: number; readonly maxResultRows: number };
+  readonly limits: { readonly maxCommandBytes: number; readonly maxEventCommandBytes: number; readonly maxEventPayloadBytes: number; readonly maxResultRows: number };
   readonly eventsTopic: string;
   readonly auditTimeoutMs: number;
   readonly authenticator: Authenticator;
@@ -160,6 +161,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
       origin,
       connection: conn?.target.facts ?? unknownConnection(input.connection),
       command: input.command,
+      auditCommand: auditText(input.command, facts, deps.limits.maxEventCommandBytes),
       facts,
     };
 
@@ -224,8 +226,10 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
       if (blocked) throw endedByDecision(ctx, blocked, durationMs);
       const err = targetFailure(conn, ctx, e);
       const errorCode = typeof err.context['sqlstate'] === 'string' ? err.context['sqlstate'] : err.code;
-      publishResponse(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode, payload: errorPayload(err.code, err.message), payloadTruncated: false });
-      logger.warn({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: conn.config.name, code: err.code, error_code: errorCode, reason: err.message }, 'target refused command');
+      // The caller may see the message as is; the event and the log keep it redacted.
+      const recorded = redactSensitive(err.message);
+      publishResponse(ctx, verdict, { rows: 0, bytes: 0, durationMs, errorCode, payload: errorPayload(err.code, recorded), payloadTruncated: false });
+      logger.warn({ request_id: ctx.requestId, session_id: ctx.sessionId, connection: conn.config.name, code: err.code, error_code: errorCode, reason: recorded }, 'target refused command');
       throw new PcxError(err.code, err.message, { ...err.context, requestId: ctx.requestId });
     } finally {
       flight?.done();

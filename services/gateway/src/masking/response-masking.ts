@@ -10,7 +10,17 @@ interface ConnectionMasking {
   readonly rules: MaskingRules;
   readonly key: Secret | undefined;
   readonly unmaskGroups: readonly string[];
+  /** No masking configured: the caller gets the raw rows, events only the masked copy. */
+  readonly recordOnly: boolean;
 }
+
+/**
+ * What a connection without a `masking:` block still gets: every value detector, redact.
+ * The operator chose not to mask what callers see there, but events travel on to Kafka,
+ * the detectors and ClickHouse, where unmasked PII must never land — and the counts are
+ * what the data-leakage detector scores.
+ */
+const RECORD_ONLY_RULES: MaskingRules = parseMaskingRules({ lineage: false }, 'masking');
 
 export interface MaskOutcome {
   /** The result as the caller sees it: masked, or raw under break glass. */
@@ -20,10 +30,12 @@ export interface MaskOutcome {
   readonly summary: MaskSummary;
   /** The break-glass group that let raw values through, when one did. */
   readonly unmaskedBy?: string;
+  /** The connection has no masking: the caller got raw rows by configuration, not by break glass. */
+  readonly recordOnly?: boolean;
 }
 
 export interface ResponseMasking {
-  /** Undefined when the connection has no masking configured. */
+  /** Undefined when the result has no columns; on a connection without masking, `result` is the raw rows. */
   mask(connection: string, command: string, facts: CommandFacts, identity: Identity, result: ResultSet): MaskOutcome | undefined;
   /** A target's error message, masked like a cell (it may quote a value: `Key (email)=(…)`). */
   maskMessage(connection: string, message: string, identity: Identity): string;
@@ -37,7 +49,10 @@ export interface ResponseMasking {
 export function responseMasking(connections: readonly ConnectionConfig[], env: Readonly<Record<string, string | undefined>>): ResponseMasking {
   const byName = new Map<string, ConnectionMasking>();
   connections.forEach((c, i) => {
-    if (!c.masking) return;
+    if (!c.masking) {
+      byName.set(c.name, { rules: RECORD_ONLY_RULES, key: undefined, unmaskGroups: [], recordOnly: true });
+      return;
+    }
     const key = `gateway.connections.${i}.masking`;
     const { key: keyRef, unmaskGroups, ...ruleData } = c.masking;
     const rules = parseMaskingRules(ruleData, key);
@@ -48,7 +63,7 @@ export function responseMasking(connections: readonly ConnectionConfig[], env: R
     } catch (e) {
       throw new PcxError('PCX_CONFIG_INVALID', `${key}: ${isPcxError(e) ? e.message : String(e)}; give masking.key: \${env:NAME}`, { key: `${key}.key` });
     }
-    byName.set(c.name, { rules, key: secret, unmaskGroups });
+    byName.set(c.name, { rules, key: secret, unmaskGroups, recordOnly: false });
   });
 
   // Keyed by the shared analysis: lineage depends on the statement's shape, not its literals,
@@ -83,13 +98,14 @@ export function responseMasking(connections: readonly ConnectionConfig[], env: R
       for (let i = 0; i < result.rows.length; i++) rows[i] = masker.maskRow(result.rows[i] ?? []) as ResultValue[];
       const masked = { ...result, rows };
       const summary = masker.summary();
+      if (m.recordOnly) return { result, recorded: masked, summary, recordOnly: true };
       // Break glass: the caller gets the raw rows; the event still records the masked ones.
       if (unmaskedBy !== undefined) return { result, recorded: masked, summary: { ...summary, unmasked: true }, unmaskedBy };
       return { result: masked, recorded: masked, summary };
     },
     maskMessage(connection, message, identity) {
       const m = byName.get(connection);
-      if (!m || m.unmaskGroups.some((g) => identity.groups.includes(g))) return message;
+      if (!m || m.recordOnly || m.unmaskGroups.some((g) => identity.groups.includes(g))) return message;
       const masked = createRowMasker({ columns: ['message'], rules: m.rules, key: m.key }).maskRow([message])[0];
       return typeof masked === 'string' ? masked : message;
     },
@@ -105,6 +121,8 @@ export function maskedEvent(ctx: EventContext, verdict: EventVerdict, m: MaskOut
   if (!m) return { ctx, verdict, response: {} };
   const fields = m.summary.maskedFields;
   const response = { pii: m.summary.piiCounts, maskedFields: fields };
+  // Nothing was masked for the caller: the counts describe what went out, the verdict stands.
+  if (m.recordOnly) return { ctx, verdict, response };
   if (m.unmaskedBy !== undefined) {
     const reason = `unmasked: break glass by group ${m.unmaskedBy}${fields.length > 0 ? `; raw values in ${fields.join(', ')}` : ''}`;
     return {
