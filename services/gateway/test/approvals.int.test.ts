@@ -209,6 +209,22 @@ describe('approvals: hold, approve, re-submit', () => {
     expect(twice.json['message']).toMatch(/already voted/);
   });
 
+  it('approvers read the command with its PII redacted; the exact text still binds and runs', async () => {
+    const card = '4111 1111 1111 1111';
+    const cmd = sql(`UPDATE $S.items SET qty = length('${card}') WHERE id = 4`);
+    const { id } = await held(cmd);
+    const [record] = await approvalRecords(id);
+    expect(record?.request?.commandText).toBe(sql("UPDATE $S.items SET qty = length('[REDACTED:card]') WHERE id = 4"));
+    expect(JSON.stringify((await admin(ALICE, 'GET', `/approvals/${id}`)).json)).not.toContain(card);
+    expect((await vote(ALICE, id, 'approve')).status).toBe(200);
+    // The redacted text is not the command: it does not redeem the approval.
+    const redacted = await rejection(agent.exec('main', record?.request?.commandText ?? '', { approvalId: id }));
+    expect([redacted.code, redacted.message]).toEqual(['PCX_FORBIDDEN', expect.stringMatching(/binds another command/) as string]);
+    const res = await agent.exec('main', cmd, { approvalId: id });
+    expect(Number(res.rowCount)).toBe(1);
+    expect(await withPg(async (c) => (await c.query(sql('SELECT qty FROM $S.items WHERE id = 4'))).rows[0])).toEqual({ qty: 19 });
+  });
+
   it('re-submitted with its approval id, exactly that command runs once (APPROVED events); another text, another caller or a reuse is refused', async () => {
     const cmd = sql('UPDATE $S.items SET qty = 99 WHERE id = 3');
     const { id, error } = await held(cmd);

@@ -70,6 +70,7 @@ export function decodeApprovalState(bytes: Uint8Array): ApprovalState {
       requesterCredentialId: r.requesterCredentialId,
       fingerprint: r.fingerprint,
       commandText: r.commandText,
+      commandSha256: r.commandSha256,
       ruleId: r.ruleId,
       reason: r.reason,
       requiredApprovals: r.requiredApprovals,

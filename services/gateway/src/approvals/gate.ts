@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { PcxError, isPcxError, type ErrorCode } from '@portcullis/common';
 import type { IAccessEvent } from '@portcullis/proto';
 import { requestEvent, responseEvent, type EventContext, type EventVerdict } from '../events/event-builder.js';
@@ -31,7 +32,7 @@ export interface ApprovalGate {
 
 export function createApprovalGate(service: ApprovalService, maxEventPayloadBytes: number): ApprovalGate {
   function bound(ctx: EventContext): BoundCommand {
-    return { connection: ctx.connection.name, requester: ctx.identity.subject, fingerprint: ctx.facts.fingerprint, commandText: ctx.command };
+    return { connection: ctx.connection.name, requester: ctx.identity.subject, fingerprint: ctx.facts.fingerprint, commandText: ctx.auditCommand, commandSha256: createHash('sha256').update(ctx.command).digest('hex') };
   }
 
   function approvedVerdict(state: ApprovalState): EventVerdict {

@@ -72,6 +72,7 @@ export class ApprovalService {
         requesterCredentialId: command.requesterCredentialId,
         fingerprint: command.fingerprint,
         commandText: command.commandText,
+        commandSha256: command.commandSha256,
         ruleId: hold.ruleId,
         reason: hold.reason,
         requiredApprovals: Math.max(1, hold.requiredApprovals),

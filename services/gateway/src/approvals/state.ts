@@ -22,7 +22,10 @@ export interface ApprovalRequest {
   readonly requester: string;
   readonly requesterCredentialId: string;
   readonly fingerprint: string;
+  /** For approvers to read: PII and credentials redacted (events/audit-text.ts). */
   readonly commandText: string;
+  /** What binds the approval to the exact text. */
+  readonly commandSha256: string;
   readonly ruleId: string;
   readonly reason: string;
   readonly requiredApprovals: number;
@@ -62,6 +65,7 @@ export interface BoundCommand {
   readonly requester: string;
   readonly fingerprint: string;
   readonly commandText: string;
+  readonly commandSha256: string;
 }
 
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: PcxError };
@@ -141,7 +145,7 @@ export function checkRedeemable(state: ApprovalState, command: BoundCommand, now
   const r = state.request;
   const id = r.approvalId;
   const mismatch =
-    command.requester !== r.requester ? 'requester' : command.connection !== r.connection ? 'connection' : command.fingerprint !== r.fingerprint ? 'fingerprint' : command.commandText !== r.commandText ? 'text' : undefined;
+    command.requester !== r.requester ? 'requester' : command.connection !== r.connection ? 'connection' : command.fingerprint !== r.fingerprint ? 'fingerprint' : command.commandSha256 !== r.commandSha256 ? 'text' : undefined;
   if (mismatch) {
     return fail(new PcxError('PCX_FORBIDDEN', `approval ${id} binds another command (${mismatch} differs); re-submit exactly the command that was held`, { approvalId: id, mismatch }));
   }
