@@ -173,6 +173,11 @@ describe('email', () => {
     }
   });
 
+  it('leaves the quotes of a SQL or CSV value outside the address, and keeps an apostrophe inside one', () => {
+    expect(found(`WHERE email = 'ann.lee@example.com' OR x = 'o''neil@example.org'`, 'email')).toEqual(['ann.lee@example.com', "o''neil@example.org"]);
+    expect(found(`'bob@example.net','carol@example.net'`, 'email')).toEqual(['bob@example.net', 'carol@example.net']);
+  });
+
   it('ignores non-addresses', () => {
     for (const t of ['a@b', 'user@localhost', '@handle', 'x@.com', 'x@-a.com', 'price @ 5.00', 'me@host.c0m']) expect(found(t, 'email'), t).toEqual([]);
   });

@@ -29,7 +29,9 @@ export function detectEmails(ctx: ScanContext): Span[] {
   while (at !== -1) {
     let s = at;
     while (s > floor && at - s < MAX_LOCAL && isLocalChar(text.charCodeAt(s - 1))) s--;
-    while (s < at && text.charCodeAt(s) === 46) s++; // a local part does not start with '.'
+    // A local part does not start with '.'; nor, in practice, with an apostrophe — that
+    // is the quote around a SQL or CSV value ('ann@example.com'), which stays outside the span.
+    while (s < at && (text.charCodeAt(s) === 46 || text.charCodeAt(s) === 39)) s++;
     let e = at + 1;
     while (e < text.length && e - at - 1 < MAX_DOMAIN && isDomainChar(text.charCodeAt(e))) e++;
     // Trailing '.' or '-' is sentence punctuation, not the domain.
