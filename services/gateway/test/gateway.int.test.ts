@@ -197,10 +197,27 @@ describe('gateway over gRPC against Postgres', () => {
     expect(err.metadata.get('pcx-code')).toEqual(['PCX_AUTH_MISSING']);
 
     const wrong = createGatewayClient(`127.0.0.1:${gateway.grpcPort}`, 'not-a-token');
-    const e = await denial(wrong.exec('main', 'select 1'));
+    const e = await denial(wrong.exec('main', "select 'ann.probe@example.com'"));
     wrong.close();
     expect(e.code).toBe('PCX_AUTH_INVALID');
     expect(e.context['grpcStatus']).toBe(status.UNAUTHENTICATED);
+
+    // Both refusals are audited: a REQUEST with no identity, the origin, the connection
+    // asked for, the redacted command and the code — and nothing of the token.
+    const refusals = await eventually(async () => {
+      const evs = (await readEvents(bus, EVENTS)).map((x) => x.event).filter((ev) => ev.verdict?.code === 'PCX_AUTH_MISSING' || ev.verdict?.code === 'PCX_AUTH_INVALID');
+      return evs.length >= 2 ? evs : undefined;
+    }, 'two refusal events');
+    for (const ev of refusals) {
+      expect(ev.phase).toBe(Phase.REQUEST);
+      expect(ev.verdict?.action).toBe(Action.DENY);
+      expect(ev.identity?.subject ?? '').toBe('');
+      expect(ev.origin?.peerIp).toBe('127.0.0.1');
+      expect(ev.connection?.name).toBe('main');
+    }
+    const invalid = refusals.find((ev) => ev.verdict?.code === 'PCX_AUTH_INVALID');
+    expect(invalid?.command?.text).toBe("select '[REDACTED:email]'");
+    expect(JSON.stringify(refusals)).not.toContain('not-a-token');
   });
 
   it('a SQL error carries its SQLSTATE and nothing from the connection URL', async () => {

@@ -133,6 +133,20 @@ export function requestEvent(ctx: EventContext, verdict: EventVerdict, now: numb
 }
 
 /**
+ * The REQUEST event of a call refused before anyone was identified (no or a bad token, a
+ * malformed request): the origin, the connection asked for, the (redacted) command and
+ * why — an insider probing tokens leaves a trace. The identity is empty, so it lands on no
+ * detector entity; the store and the SOC still see it.
+ */
+export function refusedEvent(ctx: Omit<EventContext, 'identity' | 'command' | 'facts'>, verdict: EventVerdict, now: number): IAccessEvent {
+  const event = common({ ...ctx, identity: NOBODY, command: '', facts: UNANALYSED }, Phase.REQUEST, verdict, now);
+  return { ...event, identity: {}, command: { text: ctx.auditCommand } };
+}
+
+const NOBODY: Identity = { subject: '', kind: 'agent', groups: [], credentialId: '', issuer: '' };
+const UNANALYSED: CommandFacts = { fingerprint: '', statementType: '', tables: [], isWrite: false, hasWhere: false, hasLimit: false, riskTags: [], parsed: false };
+
+/**
  * The RESPONSE event. The payload should arrive capped (see capPayload); one that is
  * still over `maxPayloadBytes` is dropped whole rather than cut into invalid JSON.
  */

@@ -4,19 +4,19 @@ import type { CommandAnalyzer } from '../analysis/command-analyzer.js';
 import { blockReason } from '../decisions/decision-view.js';
 import type { DecisionView } from '../decisions/decision-view.js';
 import { subjectsOf } from '../decisions/subjects.js';
-import { EventEncoder, type ConnectionFacts, type EncodedEvent, type EventContext, type EventVerdict, type ResponseFacts } from '../events/event-builder.js';
+import { EventEncoder, refusedEvent, type ConnectionFacts, type EncodedEvent, type EventContext, type EventVerdict, type ResponseFacts } from '../events/event-builder.js';
 import { capPayload, errorPayload } from '../events/payload.js';
 import type { EventPublisher } from '../events/publisher.js';
 import { accessFor, type Access } from '../grants/grants.js';
 import type { Authenticator, CallHeaders, Identity } from '../identity/authenticator.js';
 import type { GatewayMetrics } from '../metrics/gateway-metrics.js';
-import { OriginCache } from '../origin/origin.js';
+import { OriginCache, type Origin } from '../origin/origin.js';
 import type { Policy } from '../policy/policy.js';
 import type { ApprovalGate } from '../approvals/gate.js';
 import type { ResultSet, ResultValue, Target } from '../targets/target.js';
 import { maskedEvent, type ResponseMasking } from '../masking/response-masking.js';
 import { readOnlyRefusal } from '../grants/grants.js';
-import { auditText, redactSensitive } from '../events/audit-text.js';
+import { auditText, capUtf8, redactSensitive } from '../events/audit-text.js';
 import type { Flight, InFlight } from './in-flight.js';
 import { validateCommand } from './validate.js';
 
@@ -131,6 +131,25 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
     return new PcxError(code, message, { requestId: ctx.requestId, ...(verdict.approvalId ? { approvalId: verdict.approvalId } : {}) });
   }
 
+  /** A call refused before identification: audited as a REQUEST with no identity (refusedEvent). */
+  function refused(input: ExecInput, origin: Origin, conn: PipelineConnection | undefined, e: PcxError): PcxError {
+    const requestId = uuidv7();
+    // An oversize command is not scanned: its size is the story, and the reason says it.
+    const oversize = e.code === 'PCX_PAYLOAD_TOO_LARGE';
+    const ctx = {
+      requestId,
+      sessionId: input.sessionId || uuidv7(),
+      environment: deps.environment,
+      gatewayId: deps.gatewayId,
+      origin,
+      connection: conn?.target.facts ?? unknownConnection(input.connection),
+      auditCommand: oversize ? '' : capUtf8(redactSensitive(input.command), deps.limits.maxEventCommandBytes),
+    };
+    deps.publisher.publish(deps.eventsTopic, eventRecord(refusedEvent(ctx, { action: 'deny', code: e.code, reason: e.message }, now())));
+    logger.info({ request_id: requestId, connection: ctx.connection.name, peer_ip: origin.peerIp, code: e.code }, 'exec refused before identification');
+    return new PcxError(e.code, e.message, { ...e.context, requestId });
+  }
+
   async function exec(input: ExecInput): Promise<ExecOutput> {
     const started = performance.now();
     const known = deps.connections.get(input.connection);
@@ -148,9 +167,14 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
   }
 
   async function execInner(input: ExecInput, conn: PipelineConnection | undefined): Promise<ExecOutput> {
-    validateCommand(input.connection, input.command, deps.limits.maxCommandBytes);
-    const identity = await deps.authenticator.authenticate(input.headers);
     const origin = origins.of(input.peer, input.headers);
+    let identity: Identity;
+    try {
+      validateCommand(input.connection, input.command, deps.limits.maxCommandBytes);
+      identity = await deps.authenticator.authenticate(input.headers);
+    } catch (e) {
+      throw isPcxError(e) ? refused(input, origin, conn, e) : e;
+    }
     const facts = deps.analyzer.analyze(input.command, conn?.config.kind === 'mysql' ? 'mysql' : 'postgres');
     const ctx: EventContext = {
       requestId: uuidv7(),
