@@ -1,6 +1,6 @@
 import type { DetectorsConfig } from '@portcullis/common';
 import type { IAccessEvent } from '@portcullis/proto';
-import type { ChangeRecord } from './manifests.js';
+import type { ChangeTopicRecord } from './manifests.js';
 import { runThroughCore } from './run.js';
 import type { SeenAlert, SeenDecision } from './outcomes.js';
 import { formatDuration, table } from './evaluate.js';
@@ -11,6 +11,8 @@ export interface BacktestReport {
   to: number;
   events: number;
   deadLetters: number;
+  /** Records of portcullis.changes folded into config drift's view (tombstones included). */
+  changeRecords: number;
   /** Alerts per detector and subject, with the highest severity seen. */
   byDetector: Array<{ detector: string; subject: string; alerts: number; maxSeverity: string; first: number; last: number }>;
   alerts: SeenAlert[];
@@ -19,9 +21,12 @@ export interface BacktestReport {
 
 /**
  * Replays events (in time order) through a fresh DetectorCore with the config's detectors;
- * publishes nothing. `changes` are the records of portcullis.changes config drift reads.
+ * publishes nothing. `changes` are the records of portcullis.changes config drift reads,
+ * in topic order, tombstones included (readStoredChanges gives them as of the window's
+ * end); they are folded into the view before the first event, as the live runtime
+ * catches the topic up before scoring.
  */
-export function backtestEvents(events: Iterable<IAccessEvent>, config: DetectorsConfig, window: { from: number; to: number }, changes?: readonly ChangeRecord[]): BacktestReport {
+export function backtestEvents(events: Iterable<IAccessEvent>, config: DetectorsConfig, window: { from: number; to: number }, changes?: readonly ChangeTopicRecord[]): BacktestReport {
   const run = runThroughCore(events, config, changes ? { changes } : {});
   const groups = new Map<string, BacktestReport['byDetector'][number] & { maxSeverityId: number }>();
   for (const a of run.alerts) {
@@ -37,13 +42,13 @@ export function backtestEvents(events: Iterable<IAccessEvent>, config: Detectors
     groups.set(key, g);
   }
   const byDetector = [...groups.values()].sort((a, b) => a.detector.localeCompare(b.detector) || b.alerts - a.alerts || a.subject.localeCompare(b.subject)).map(({ maxSeverityId: _, ...g }) => g);
-  return { from: window.from, to: window.to, events: run.events, deadLetters: run.deadLetters, byDetector, alerts: run.alerts, decisions: run.decisions };
+  return { from: window.from, to: window.to, events: run.events, deadLetters: run.deadLetters, changeRecords: changes?.length ?? 0, byDetector, alerts: run.alerts, decisions: run.decisions };
 }
 
 export function formatBacktest(r: BacktestReport): string {
   const iso = (t: number) => new Date(t).toISOString();
   const lines = [
-    `backtest ${iso(r.from)} → ${iso(r.to)}: ${r.events} events${r.deadLetters ? `, ${r.deadLetters} undecodable` : ''}; ${r.alerts.length} alerts, ${r.decisions.length} block decisions would have been issued`,
+    `backtest ${iso(r.from)} → ${iso(r.to)}: ${r.events} events${r.deadLetters ? `, ${r.deadLetters} undecodable` : ''}, ${r.changeRecords} change records; ${r.alerts.length} alerts, ${r.decisions.length} block decisions would have been issued`,
     table(
       ['detector', 'subject', 'alerts', 'max severity', 'first', 'last'],
       r.byDetector.map((g) => [g.detector, g.subject, String(g.alerts), g.maxSeverity, iso(g.first), iso(g.last)]),

@@ -11,4 +11,5 @@ export { MINUTE, HOUR, DAY, WEEK } from './time.js';
 export { rowToEvent, type StoredRow } from './row-event.js';
 export { backtestEvents, formatBacktest, type BacktestReport } from './backtest.js';
 export { readStoredEvents, type QueryRows } from './stored-events.js';
-export { fleetManifests, planDrifts, encodeChange, sha256, DRIFT_VARIANTS, type ChangeRecord, type DriftVariant, type DriftPlan } from './manifests.js';
+export { readStoredChanges, rowToChange, type StoredChangeRecord } from './stored-changes.js';
+export { fleetManifests, planDrifts, encodeChange, sha256, DRIFT_VARIANTS, type ChangeRecord, type ChangeTopicRecord, type DriftVariant, type DriftPlan } from './manifests.js';

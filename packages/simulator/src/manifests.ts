@@ -18,9 +18,17 @@ import { deployGenerations, type TrafficOptions } from './traffic.js';
  * nobody filed, or filed for another window.
  */
 
-/** One record for the compacted changes topic: key = change_id, value = an encoded ChangeRequest. */
-export interface ChangeRecord {
+/**
+ * One record of the compacted changes topic as a consumer reads it: key = change_id,
+ * value = an encoded ChangeRequest, or null (a tombstone: the request is withdrawn).
+ */
+export interface ChangeTopicRecord {
   readonly key: string;
+  readonly value: Buffer | null;
+}
+
+/** A change request the scenario files: key = change_id, value = an encoded ChangeRequest. */
+export interface ChangeRecord extends ChangeTopicRecord {
   readonly value: Buffer;
   readonly createdAt: number;
   /** Whether the record approves a benign deploy (false: the decoy filed for an out-of-window injection). */

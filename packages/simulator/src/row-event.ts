@@ -6,6 +6,8 @@ import { Action, ConnectionKind, IdentityKind, Phase, type IAccessEvent } from '
  * reader flattens them: arrays and maps as values or JSON text, 64-bit numbers as
  * numbers or strings, `time` as ms or as the DateTime64 text 'YYYY-MM-DD hh:mm:ss.sss'
  * (UTC), or a `time_ms` column. Enum columns hold names (REQUEST, agent, postgres).
+ * A MANIFEST's AgentManifest and a CONFIG's ConfigChange come back from their columns
+ * (store migration 2) when the row says it had one.
  */
 export type StoredRow = Readonly<Record<string, unknown>>;
 
@@ -23,6 +25,10 @@ export function rowToEvent(row: StoredRow): IAccessEvent {
   const list = (k: string): string[] => {
     const v = parsed(row[k]);
     return Array.isArray(v) ? v.map(String) : [];
+  };
+  const flags = (k: string): boolean[] => {
+    const v = parsed(row[k]);
+    return Array.isArray(v) ? v.map((x) => x === true || x === 1 || x === 'true') : [];
   };
   const pii = parsed(row.pii);
   const piiCounts = pii && typeof pii === 'object' && !Array.isArray(pii) ? Object.entries(pii as Record<string, unknown>).map(([detector, count]) => ({ detector, count: Number(count) })) : [];
@@ -52,6 +58,30 @@ export function rowToEvent(row: StoredRow): IAccessEvent {
   };
   if (phase === Phase.RESPONSE) {
     e.response = { rows: n('rows'), bytes: n('bytes'), durationMs: n('duration_ms'), errorCode: s('error_code'), pii: piiCounts, maskedFields: list('masked_fields'), destination: s('destination') };
+  }
+  // Rows stored before the store kept these payloads have no *_present flag: their
+  // MANIFEST and CONFIG events come back without one, never with an empty one.
+  if (b('manifest_present')) {
+    const names = list('manifest_env_names');
+    const hashes = list('manifest_env_sha256');
+    const secret = flags('manifest_env_secret');
+    e.manifest = {
+      agentConfigHash: s('manifest_config_hash'),
+      endpoints: list('manifest_endpoints'),
+      env: names.map((name, i) => ({ name, valueSha256: hashes[i] ?? '', secretBearing: secret[i] ?? false })),
+      reportedAt: n('manifest_reported_at'),
+      sessionId: s('manifest_session_id'),
+    };
+  }
+  if (b('config_present')) {
+    const digests = list('config_section_digests');
+    e.configChange = {
+      gatewayId: s('config_gateway_id'),
+      oldDigest: s('config_old_digest'),
+      newDigest: s('config_new_digest'),
+      changed: list('config_changed'),
+      sections: list('config_section_names').map((name, i) => ({ name, digest: digests[i] ?? '' })),
+    };
   }
   if (typeof row.payload === 'string' && row.payload !== '') e.payload = Buffer.from(row.payload, 'utf8');
   if (row.payload_truncated !== undefined) e.payloadTruncated = b('payload_truncated');

@@ -3,7 +3,7 @@ import { silentLogger, type DetectorsConfig, type Logger } from '@portcullis/com
 import { DetectorCore, runDetectors, type DetectorTopics, type InputRecord } from '@portcullis/detectors';
 import { encodeEvent, type IAccessEvent } from '@portcullis/proto';
 import { latestAlerts, parseAlert, parseDecision, type SeenAlert, type SeenDecision } from './outcomes.js';
-import type { ChangeRecord } from './manifests.js';
+import type { ChangeRecord, ChangeTopicRecord } from './manifests.js';
 import { fork, intBetween } from './random.js';
 import { scorersFor } from './scorers.js';
 
@@ -139,7 +139,7 @@ export async function runThroughBus(events: readonly IAccessEvent[], o: BusRunOp
  * The same scoring without a bus: a fresh DetectorCore fed in partition-sized batches.
  * Nothing is published. Backtests use it, and so can tests that want many runs fast.
  */
-export function runThroughCore(events: Iterable<IAccessEvent>, config: DetectorsConfig, o: { batch?: number; changes?: readonly ChangeRecord[] } = {}): RunOutput {
+export function runThroughCore(events: Iterable<IAccessEvent>, config: DetectorsConfig, o: { batch?: number; changes?: readonly ChangeTopicRecord[] } = {}): RunOutput {
   const changesTopic = 'backtest.changes';
   const scorers = scorersFor(config, { changesTopic });
   // The side input as the runtime feeds it: every record of the changes topic, in topic

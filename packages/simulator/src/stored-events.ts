@@ -9,6 +9,9 @@ const COLUMNS = [
   'peer_ip', 'peer_port', 'declared_host', 'container_id', 'process', 'user_agent', 'agent_config_hash', 'connection', 'connection_kind', 'target_host', 'target_db',
   'command_text', 'fingerprint', 'statement_type', 'tables', 'is_write', 'has_where', 'has_limit', 'risk_tags', 'rows', 'bytes', 'duration_ms', 'error_code', 'pii',
   'masked_fields', 'destination', 'action', 'rule_id', 'reason', 'approval_id', 'decision_id', 'verdict_code',
+  // Config drift's inputs (store migration 2).
+  'manifest_present', 'manifest_config_hash', 'manifest_endpoints', 'manifest_env_names', 'manifest_env_sha256', 'manifest_env_secret', 'manifest_reported_at', 'manifest_session_id',
+  'config_present', 'config_gateway_id', 'config_old_digest', 'config_new_digest', 'config_changed', 'config_section_names', 'config_section_digests',
 ];
 
 /**
