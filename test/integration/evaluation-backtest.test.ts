@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@portcullis/common';
-import { createStoreClient, eventToRow, insertRows, migrate, type ClickHouseClient } from '@portcullis/store';
-import { backtestEvents, evaluate, generateScenario, INJECTION_KINDS, readStoredEvents, runThroughCore, type BacktestReport } from '@portcullis/simulator';
+import { changeToRow, createStoreClient, eventToRow, insertRows, migrate, type ClickHouseClient } from '@portcullis/store';
+import { backtestEvents, evaluate, generateScenario, readStoredChanges, readStoredEvents, runThroughCore, type BacktestReport } from '@portcullis/simulator';
 import { cleanEnv, ensureCliBuilt, runCli } from '../../services/cli/test/support/cli-process.js';
 
 describe('backtest over a simulated history stored in ClickHouse (chdb)', () => {
@@ -14,9 +14,9 @@ describe('backtest over a simulated history stored in ClickHouse (chdb)', () => 
   const day = 86_400_000;
   const monday = (t: number) => t - ((new Date(t).getUTCDay() + 6) % 7) * day;
   const start = monday(Math.floor(Date.now() / day) * day - 5 * 7 * day);
-  // The events table keeps no manifests (phase MANIFEST rows carry no AgentManifest), so a
-  // replay from the store cannot see config drift: this history injects the other actions.
-  const scenario = generateScenario({ seed: 9, agents: 8, weeks: 3, start, kinds: INJECTION_KINDS.filter((k) => k !== 'config-drift') });
+  // Every kind of injected action, config drift included: the store keeps MANIFEST
+  // payloads and the records of portcullis.changes (store migration 2).
+  const scenario = generateScenario({ seed: 9, agents: 8, weeks: 3, start });
   let client: ClickHouseClient | undefined;
 
   beforeAll(async () => {
@@ -27,6 +27,9 @@ describe('backtest over a simulated history stored in ClickHouse (chdb)', () => 
     for (let i = 0; i < rows.length; i += 10_000) await insertRows(client, config.store.database, 'events', rows.slice(i, i + 10_000));
     // A redelivered batch lands twice; events FINAL must read each event once.
     await insertRows(client, config.store.database, 'events', rows.slice(0, 500));
+    // The change requests as the sink stores portcullis.changes: one row per record, published when filed.
+    const changes = scenario.changes.map((c, i) => changeToRow(c.key, c.value, { topic: 'portcullis.changes', partition: 0, offset: String(i), timestamp: c.createdAt }));
+    await insertRows(client, config.store.database, 'changes', changes);
   });
 
   afterAll(async () => {
@@ -46,7 +49,9 @@ describe('backtest over a simulated history stored in ClickHouse (chdb)', () => 
     for await (const e of readStoredEvents(query, 'portcullis', scenario.from, scenario.to, 7_000)) stored.push(e);
     expect(stored.length).toBe(scenario.events.length);
     for (let i = 1; i < stored.length; i++) expect(Number(stored[i]?.time)).toBeGreaterThanOrEqual(Number(stored[i - 1]?.time));
-    const report = backtestEvents(stored, scenario.config, { from: scenario.from, to: scenario.to });
+    const changes = await readStoredChanges(query, 'portcullis', scenario.to);
+    expect(changes.length).toBe(scenario.changes.length);
+    const report = backtestEvents(stored, scenario.config, { from: scenario.from, to: scenario.to }, changes);
     const live = evaluate(scenario, runThroughCore(scenario.events, scenario.config, { changes: scenario.changes }));
     const replayed = evaluate(scenario, { alerts: report.alerts, decisions: report.decisions, events: report.events, deadLetters: report.deadLetters });
     expect(replayed.injections.filter((i) => !i.detected)).toEqual([]);
