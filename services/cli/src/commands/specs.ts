@@ -155,7 +155,9 @@ export const BACKTEST: CommandSpec = {
 Reads the events of [from, to) from the event store (events FINAL, in time order),
 replays them through fresh detectors configured by the config's detectors section, and
 prints the alerts by detector and subject and the block decisions they would have
-issued. Publishes nothing. The store is reached as \`portcullis query\` reaches it.
+issued. Config drift reads the change requests the sink stored from portcullis.changes,
+as the topic held them at --to. Publishes nothing. The store is reached as
+\`portcullis query\` reaches it.
 
 Options:
   --from ISO         window start (e.g. 2025-01-20T00:00:00Z)
