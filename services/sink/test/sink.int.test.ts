@@ -200,7 +200,8 @@ describe('sink: Kafka → chdb', () => {
       { ...common, ...fields, tombstone: false, status: 'CHANGE_APPROVED', ra: '0', revoked_by: '', kafka_offset: '0' },
       { ...common, ...fields, tombstone: false, status: 'CHANGE_REVOKED', ra: String(T0 + 600_000), revoked_by: 'user:soc', kafka_offset: '1' },
       expect.objectContaining({ ...common, tombstone: true, change_id: '', status: '', kafka_offset: '2' }),
-      expect.objectContaining({ change_key: other, tombstone: false, undecodable: true, change_id: '', kafka_offset: '0' }),
+      // Its partition depends on the key's hash; its offset is 3 if it shares the first key's.
+      expect.objectContaining({ change_key: other, tombstone: false, undecodable: true, change_id: '', kafka_offset: expect.stringMatching(/^[03]$/) }),
     ]);
     // The unreadable value is also a dead letter, bytes and all.
     const letters: Array<ReturnType<typeof DeadLetter.decode>> = [];
