@@ -5,7 +5,7 @@ import { APPROVAL_COLUMNS, type ApprovalRow } from './rows/approval-row.js';
 import { ALERT_COLUMNS, type AlertRow } from './rows/alert-row.js';
 import { CHANGE_COLUMNS, type ChangeRow } from './rows/change-row.js';
 import { DECISION_COLUMNS, type DecisionRow } from './rows/decision-row.js';
-import { EVENT_COLUMNS, type EventRow } from './rows/event-row.js';
+import { EVENT_COLUMNS, EVENT_CORE_COLUMNS, type EventRow } from './rows/event-row.js';
 import type { SinkTable } from './tables.js';
 
 /** The row type each sink table takes. */
@@ -30,8 +30,9 @@ export const TABLE_COLUMNS: { readonly [T in SinkTable]: ReadonlyArray<keyof Tab
 const INSERT_SETTINGS = { optimize_on_insert: 0 } as const;
 
 /**
- * Inserts rows into `<database>.<table>` in one statement and resolves only when the
- * engine has accepted every row. Rejects with the engine's error (ClickHouseError for a
+ * Inserts rows into `<database>.<table>` in one statement (events: two, when a batch
+ * mixes MANIFEST/CONFIG events with others) and resolves only when the engine has
+ * accepted every row. Rejects with the engine's error (ClickHouseError for a
  * server answer) and leaves retrying to the caller.
  *
  * The format is JSONCompactEachRow with an explicit column list: values only, no keys,
@@ -41,7 +42,26 @@ const INSERT_SETTINGS = { optimize_on_insert: 0 } as const;
  */
 export async function insertRows<T extends SinkTable>(client: ClickHouseClient, database: string, table: T, rows: ReadonlyArray<TableRows[T]>): Promise<void> {
   if (rows.length === 0) return;
-  const columns = TABLE_COLUMNS[table];
+  if (table === 'events') {
+    // Config drift's columns are empty on all but MANIFEST and CONFIG events (a few per
+    // session); sending them for every row cost a fifth of the insert rate. Rows without
+    // them go with the first schema's columns (the rest take their defaults) and the few
+    // with them in a second statement. Under at-least-once, a failure between the two
+    // only means the retry stores some rows twice, which FINAL collapses.
+    const events = rows as ReadonlyArray<EventRow>;
+    const plain = events.filter((r) => !r.manifest_present && !r.config_present);
+    if (plain.length > 0 && plain.length < events.length) {
+      await insertValues(client, database, table, EVENT_CORE_COLUMNS, plain);
+      await insertValues(client, database, table, EVENT_COLUMNS, events.filter((r) => r.manifest_present || r.config_present));
+      return;
+    }
+    await insertValues(client, database, table, plain.length > 0 ? EVENT_CORE_COLUMNS : EVENT_COLUMNS, events);
+    return;
+  }
+  await insertValues(client, database, table, TABLE_COLUMNS[table], rows);
+}
+
+async function insertValues<R>(client: ClickHouseClient, database: string, table: SinkTable, columns: ReadonlyArray<keyof R & string>, rows: readonly R[]): Promise<void> {
   const values = rows.map((r) => columns.map((c) => r[c]));
   const target = `${checkIdentifier(database)}.${table}`;
   const chdb = embeddedConnection(client);
@@ -58,7 +78,7 @@ export async function insertRows<T extends SinkTable>(client: ClickHouseClient, 
     table: target,
     values,
     format: 'JSONCompactEachRow',
-    columns: [...columns] as [string, ...string[]],
+    columns: [...columns] as string[] as [string, ...string[]],
     clickhouse_settings: INSERT_SETTINGS,
   });
 }

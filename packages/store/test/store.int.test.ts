@@ -168,7 +168,10 @@ describe('rows round-trip through chdb', () => {
       payload: null,
       configChange: { gatewayId: 'gw-1', oldDigest: 'd1', newDigest: 'd2', changed: ['connection:main'], sections: [{ name: 'connection:main', digest: 's1' }, { name: 'approvals', digest: 's2' }] },
     });
-    await insertRows(client, db, 'events', [manifest, config].map((e) => eventToRow(decodeEvent(encodeEvent(e)))));
+    // One batch mixing them with a plain event, as the sink's batches do (insertRows sends the plain rows without the payload columns).
+    const plain = fullEvent({ identity: { subject } });
+    await insertRows(client, db, 'events', [plain, manifest, config].map((e) => eventToRow(decodeEvent(encodeEvent(e)))));
+    expect(await query(client, `SELECT phase, manifest_present, config_present FROM ${db}.events FINAL WHERE event_id = {p:String}`, { p: plain.eventId })).toEqual([{ phase: 'RESPONSE', manifest_present: false, config_present: false }]);
     const rows = await query(
       client,
       `SELECT phase, manifest_present, manifest_config_hash, manifest_endpoints, manifest_env_names, manifest_env_sha256, manifest_env_secret, manifest_reported_at, manifest_session_id,

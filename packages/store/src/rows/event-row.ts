@@ -57,8 +57,8 @@ interface EventCoreRow {
 /** One row of `events`, as JSONEachRow takes it: the flattened event plus its MANIFEST and CONFIG payloads (migration 2). */
 export type EventRow = EventCoreRow & ManifestColumns & ConfigColumns;
 
-/** Column order of `events`, for formats without names (JSONCompactEachRow) and for INSERT column lists. */
-export const EVENT_COLUMNS = [
+/** Column order of the first schema's `events` columns: what a row of an event without a MANIFEST or CONFIG payload needs. */
+export const EVENT_CORE_COLUMNS = [
   'event_id', 'request_id', 'session_id', 'time', 'phase', 'environment', 'gateway_id',
   'subject', 'identity_kind', 'groups', 'credential_id', 'issuer', 'on_behalf_of',
   'peer_ip', 'peer_port', 'declared_host', 'container_id', 'process', 'user_agent', 'agent_config_hash',
@@ -67,6 +67,11 @@ export const EVENT_COLUMNS = [
   'rows', 'bytes', 'duration_ms', 'error_code', 'pii', 'masked_fields', 'destination',
   'action', 'rule_id', 'reason', 'approval_id', 'decision_id', 'verdict_code',
   'payload', 'payload_truncated',
+] as const satisfies ReadonlyArray<keyof EventRow>;
+
+/** Column order of `events`, for formats without names (JSONCompactEachRow) and for INSERT column lists. */
+export const EVENT_COLUMNS = [
+  ...EVENT_CORE_COLUMNS,
   'manifest_present', 'manifest_config_hash', 'manifest_endpoints', 'manifest_env_names', 'manifest_env_sha256', 'manifest_env_secret',
   'manifest_reported_at', 'manifest_session_id',
   'config_present', 'config_gateway_id', 'config_old_digest', 'config_new_digest', 'config_changed', 'config_section_names', 'config_section_digests',
