@@ -1,4 +1,5 @@
 import { PcxError, isPcxError, uuidv7, type Logger } from '@portcullis/common';
+import { detect } from '@portcullis/masking';
 import { encodeEvent, IdentityKind, Phase, type IAccessEvent, type IGatewayServer, type pb } from '@portcullis/proto';
 import type { EventPublisher } from '../events/publisher.js';
 import { headersOf } from '../grpc/metadata.js';
@@ -19,6 +20,27 @@ function bad(field: string, message: string): PcxError {
   return new PcxError('PCX_BAD_REQUEST', `${field}: ${message}`, { field });
 }
 
+/**
+ * What in an endpoint must not travel on (events, store): user-info in a URL
+ * (`postgres://app:pw@db`) or anything a masking detector recognises (a token in a path or
+ * query). The field name is reported, never the value.
+ */
+function secretIn(endpoint: string): string | undefined {
+  if (endpoint.includes('://')) {
+    let url: URL | undefined;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      url = undefined;
+    }
+    if (url && (url.username || url.password)) return 'credentials (user-info)';
+    // Unparseable but user-info shaped: scheme://anything@host.
+    if (!url && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(endpoint)) return 'credentials (user-info)';
+  }
+  const found = detect(endpoint);
+  return found[0] ? `a sensitive value (${found[0].detector})` : undefined;
+}
+
 /** Checks a reported manifest; names the first bad field. Values are hashes only: a raw value is refused. */
 export function validateManifest(m: AgentManifest): void {
   if ((m.agentConfigHash ?? '').length > 128) throw bad('agent_config_hash', 'is longer than 128 characters');
@@ -26,6 +48,8 @@ export function validateManifest(m: AgentManifest): void {
   if (endpoints.length > MANIFEST_LIMITS.endpoints) throw bad('endpoints', `has more than ${MANIFEST_LIMITS.endpoints} entries`);
   endpoints.forEach((x, i) => {
     if (!x || x.length > MANIFEST_LIMITS.text || /[\u0000-\u001f\s]/.test(x)) throw bad(`endpoints[${i}]`, `must be a non-empty URL or host:port without spaces, at most ${MANIFEST_LIMITS.text} characters`);
+    const secret = secretIn(x);
+    if (secret) throw bad(`endpoints[${i}]`, `carries ${secret}; report the endpoint without it (scheme://host:port/path)`);
   });
   const env = m.env ?? [];
   if (env.length > MANIFEST_LIMITS.env) throw bad('env', `has more than ${MANIFEST_LIMITS.env} entries`);
