@@ -44,6 +44,12 @@ describe('event building', () => {
     expect(e.payloadTruncated).toBe(false);
   });
 
+  it('RESPONSE carries the declared destination (empty when none was declared)', () => {
+    const facts = { rows: 0, bytes: 0, durationMs: 0, errorCode: '', payload: '', payloadTruncated: false };
+    expect(responseEvent({ ...ctx, destination: 'https://warehouse.example.com' }, { action: 'allow' }, facts, 1000, 1).response?.destination).toBe('https://warehouse.example.com');
+    expect(responseEvent(ctx, { action: 'allow' }, facts, 1000, 1).response?.destination).toBe('');
+  });
+
   it('drops a payload still over the cap whole instead of cutting it', () => {
     const e = responseEvent(ctx, { action: 'allow' }, { rows: 0, bytes: 0, durationMs: 0, errorCode: 'X', payload: 'x'.repeat(50), payloadTruncated: false }, 10, 1);
     expect(e.payload).toHaveLength(0);
@@ -65,6 +71,8 @@ describe('EventEncoder (the hot path: the static part encoded once per caller)',
       const response = { rows: 2, bytes: 30, durationMs: 1.5, errorCode: '', payload: '{"columns":["id"],"rows":[[1],[2]]}', payloadTruncated: false, pii: { email: 1 }, maskedFields: ['email'] };
       expect(strip(encoder.response(ctx, { action: 'masked' }, response, 1000, 99).value)).toEqual(strip(eventRecord(responseEvent(ctx, { action: 'masked' }, response, 1000, 99)).value));
       expect(strip(encoder.response(ctx, { action: 'allow' }, response, 10, 99).value)).toEqual(strip(eventRecord(responseEvent(ctx, { action: 'allow' }, response, 10, 99)).value));
+      const bound = { ...ctx, destination: 's3://exports' };
+      expect(strip(encoder.response(bound, { action: 'masked' }, response, 1000, 99).value)).toEqual(strip(eventRecord(responseEvent(bound, { action: 'masked' }, response, 1000, 99)).value));
     }
   });
 

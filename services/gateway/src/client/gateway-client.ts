@@ -21,6 +21,8 @@ export interface ExecOptions {
   readonly approvalId?: string;
   /** Wait up to this long for an approval when the command is held. */
   readonly holdMs?: number;
+  /** Where the results will go (ExecRequest.destination): a URL or host[:port]; the gateway records it normalised. */
+  readonly destination?: string;
 }
 
 /** One WaitApproval update, as the client sees it. */
@@ -60,7 +62,7 @@ export function createGatewayClient(address: string, token: string, origin: Clie
     exec(connection, command, options = {}) {
       return new Promise((resolve, reject) => {
         client.exec(
-          { connection, command, sessionId: options.sessionId ?? '', params: (options.params ?? []).map(toProtoValue), approvalId: options.approvalId ?? '', holdMs: options.holdMs ?? 0 },
+          { connection, command, sessionId: options.sessionId ?? '', params: (options.params ?? []).map(toProtoValue), approvalId: options.approvalId ?? '', holdMs: options.holdMs ?? 0, destination: options.destination ?? '' },
           metadata(),
           callOptions(options.timeoutMs),
           (err: ServiceError | null, res) => (err ? reject(fromGrpcError(err)) : resolve(res as IExecResponse)),

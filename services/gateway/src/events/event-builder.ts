@@ -25,6 +25,11 @@ export interface EventContext {
   /** What events carry instead of `command`: PII and credentials redacted, capped (audit-text.ts). */
   readonly auditCommand: string;
   readonly facts: CommandFacts;
+  /**
+   * Where the caller declared the results are bound, normalised (exec/destination.ts);
+   * empty or absent when it declared nothing. Written into every RESPONSE event.
+   */
+  readonly destination?: string;
 }
 
 export type VerdictAction = 'allow' | 'deny' | 'blocked_by_decision' | 'pending_approval' | 'approved' | 'masked';
@@ -151,10 +156,10 @@ const UNANALYSED: CommandFacts = { fingerprint: '', statementType: '', tables: [
  * still over `maxPayloadBytes` is dropped whole rather than cut into invalid JSON.
  */
 export function responseEvent(ctx: EventContext, verdict: EventVerdict, response: ResponseFacts, maxPayloadBytes: number, now: number): IAccessEvent {
-  return withResponse(common(ctx, Phase.RESPONSE, verdict, now), response, maxPayloadBytes);
+  return withResponse(common(ctx, Phase.RESPONSE, verdict, now), response, maxPayloadBytes, ctx.destination ?? '');
 }
 
-function withResponse(event: IAccessEvent, response: ResponseFacts, maxPayloadBytes: number): IAccessEvent {
+function withResponse(event: IAccessEvent, response: ResponseFacts, maxPayloadBytes: number, destination: string): IAccessEvent {
   const payload = Buffer.from(response.payload, 'utf8');
   const over = payload.length > maxPayloadBytes;
   return {
@@ -166,6 +171,7 @@ function withResponse(event: IAccessEvent, response: ResponseFacts, maxPayloadBy
       errorCode: response.errorCode,
       pii: response.pii ? Object.entries(response.pii).map(([detector, count]) => ({ detector, count })) : [],
       maskedFields: response.maskedFields ? [...response.maskedFields] : [],
+      destination,
     },
     payload: over ? new Uint8Array(0) : payload,
     payloadTruncated: over || response.payloadTruncated,
@@ -219,6 +225,7 @@ export class EventEncoder {
       errorCode: response.errorCode,
       pii: response.pii ? Object.entries(response.pii).map(([detector, count]) => ({ detector, count })) : [],
       maskedFields: response.maskedFields ? (response.maskedFields as string[]) : [],
+      destination: ctx.destination ?? '',
     };
     event.payloadTruncated = over || response.payloadTruncated;
     const head = this.staticBytes(ctx);

@@ -18,6 +18,7 @@ import { maskedEvent, type ResponseMasking } from '../masking/response-masking.j
 import { readOnlyRefusal } from '../grants/grants.js';
 import { auditText, capUtf8, redactSensitive } from '../events/audit-text.js';
 import type { Flight, InFlight } from './in-flight.js';
+import { declaredDestination, DESTINATION_HEADER } from './destination.js';
 import { validateCommand } from './validate.js';
 
 export interface ExecInput {
@@ -33,6 +34,11 @@ export interface ExecInput {
   readonly approvalId?: string;
   /** How long a newly held command may wait for its approval; 0 = answer PCX_APPROVAL_REQUIRED at once. */
   readonly holdMs?: number;
+  /**
+   * ExecRequest.destination as sent: where the caller says the results go. It wins over
+   * the `x-portcullis-destination` metadata; normalised, or refused, by exec/destination.ts.
+   */
+  readonly destination?: string;
 }
 
 export interface ExecOutput {
@@ -169,8 +175,10 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
   async function execInner(input: ExecInput, conn: PipelineConnection | undefined): Promise<ExecOutput> {
     const origin = origins.of(input.peer, input.headers);
     let identity: Identity;
+    let destination: string;
     try {
       validateCommand(input.connection, input.command, deps.limits.maxCommandBytes);
+      destination = validDestination(input);
       identity = await deps.authenticator.authenticate(input.headers);
     } catch (e) {
       throw isPcxError(e) ? refused(input, origin, conn, e) : e;
@@ -187,6 +195,7 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
       command: input.command,
       auditCommand: auditText(input.command, facts, deps.limits.maxEventCommandBytes),
       facts,
+      destination,
     };
 
     const unknownMessage = `no connection named ${JSON.stringify(input.connection)}`;
@@ -306,6 +315,13 @@ export function createExecPipeline(deps: PipelineDeps): ExecPipeline {
   }
 
   return { exec, listConnections };
+}
+
+/** The declared destination, normalised; a malformed one is refused like a malformed command, before anything runs. */
+function validDestination(input: ExecInput): string {
+  const d = declaredDestination(input.destination, input.headers[DESTINATION_HEADER]);
+  if (!d.ok) throw new PcxError('PCX_BAD_REQUEST', d.reason, { field: input.destination ? 'destination' : DESTINATION_HEADER });
+  return d.destination;
 }
 
 function unknownConnection(name: string): ConnectionFacts {

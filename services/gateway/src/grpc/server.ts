@@ -25,6 +25,7 @@ export function gatewayHandlers(pipeline: ExecPipeline, logger: Logger, waitAppr
           peer: call.getPeer(),
           approvalId: req.approvalId,
           holdMs: req.holdMs,
+          destination: req.destination,
         })
         .then((out) => callback(null, toExecResponse(out)))
         .catch((e: unknown) => fail(callback, e));
