@@ -11,6 +11,8 @@ export interface ExecCall {
   /** Declared origin, sent as x-portcullis-host / x-portcullis-container. */
   host?: string | undefined;
   container?: string | undefined;
+  /** Where the results go next (ExecRequest.destination); the gateway normalises or refuses it. */
+  destination?: string | undefined;
   timeoutMs?: number;
   /** Re-submit a held command under its approval (see commands/approvals.ts). */
   approvalId?: string | undefined;
@@ -20,7 +22,7 @@ export interface ExecCall {
 export async function execOnGateway(call: ExecCall): Promise<ExecResult> {
   const client = createGatewayClient(call.address, call.token, { host: call.host, container: call.container, process: 'portcullis-cli' });
   try {
-    return toExecResult(await client.exec(call.connection, call.command, { timeoutMs: call.timeoutMs ?? 60_000, ...(call.approvalId ? { approvalId: call.approvalId } : {}) }));
+    return toExecResult(await client.exec(call.connection, call.command, { timeoutMs: call.timeoutMs ?? 60_000, ...(call.approvalId ? { approvalId: call.approvalId } : {}), ...(call.destination ? { destination: call.destination } : {}) }));
   } catch (e) {
     throw explainUnreachable(e, call.address);
   } finally {

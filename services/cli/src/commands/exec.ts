@@ -15,7 +15,7 @@ export async function runExec(args: ParsedArgs, ctx: CliContext): Promise<number
   if (!connection) throw new UsageError('portcullis exec: --connection (-c) is required', EXEC.usage);
   const command = args.positionals[0] ?? '';
   const target = resolveGatewayTarget({ gateway: args.string('gateway'), token: args.string('token') }, ctx.env, () => readDemoFile(resolveStateDir(args.string('state-dir'), undefined)));
-  const call = { ...target, connection, command, host: args.string('host'), container: args.string('container'), approvalId: args.string('approval') };
+  const call = { ...target, connection, command, host: args.string('host'), container: args.string('container'), destination: args.string('destination'), approvalId: args.string('approval') };
   const result = await execOnGateway(call).catch((e: unknown) => afterHold(e, call, args.int('wait'), ctx));
   if (args.flag('json')) {
     ctx.out(JSON.stringify(result));

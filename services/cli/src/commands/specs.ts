@@ -57,6 +57,7 @@ export const EXEC: CommandSpec = {
     token: { type: 'string' },
     host: { type: 'string' },
     container: { type: 'string' },
+    destination: { type: 'string' },
     json: { type: 'boolean' },
     wait: { type: 'string' },
     approval: { type: 'string' },
@@ -75,6 +76,8 @@ Options:
   --token TOKEN           bearer token
   --host NAME             declared origin host (x-portcullis-host)
   --container ID          declared origin container (x-portcullis-container)
+  --destination URL|HOST  where the results go next (ExecRequest.destination); the
+                          gateway records scheme://host[:port] or host[:port] only
   --json                  print {columns, rows, rowCount, ...} as JSON
   --wait SECONDS          when the command is held for approval, wait for it and then run
   --approval ID           re-submit a held command once its approval ID is approved
