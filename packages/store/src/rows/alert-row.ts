@@ -1,4 +1,5 @@
 import { PcxError } from '@portcullis/common';
+import type { ColumnKinds } from '../tsv.js';
 
 /** One row of `alerts`. */
 export interface AlertRow {
@@ -25,6 +26,12 @@ export const ALERT_COLUMNS = [
   'alert_id', 'time', 'updated_at', 'activity', 'severity_id', 'severity', 'title', 'detector', 'analytic',
   'subject', 'credential_id', 'risk_score', 'confidence', 'status', 'evidence_event_ids', 'raw',
 ] as const satisfies ReadonlyArray<keyof AlertRow>;
+
+/** How each `alerts` column is written (tsv.ts). */
+export const ALERT_COLUMN_KINDS = {
+  alert_id: 'string', time: 'time', updated_at: 'time', activity: 'string', severity_id: 'number', severity: 'string', title: 'string', detector: 'string', analytic: 'string',
+  subject: 'string', credential_id: 'string', risk_score: 'number', confidence: 'number', status: 'string', evidence_event_ids: 'strings', raw: 'string',
+} as const satisfies ColumnKinds<AlertRow>;
 
 /** OCSF 1.x Detection Finding. */
 export const DETECTION_FINDING_CLASS_UID = 2004;

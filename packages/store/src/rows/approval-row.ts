@@ -1,5 +1,6 @@
 import { PcxError } from '@portcullis/common';
 import { pb } from '@portcullis/proto';
+import type { ColumnKinds } from '../tsv.js';
 
 /** One row of `approvals`: the latest state of one approval (ReplacingMergeTree on time). */
 export interface ApprovalRow {
@@ -11,6 +12,9 @@ export interface ApprovalRow {
 
 /** Column order of `approvals` as the sink inserts it. */
 export const APPROVAL_COLUMNS = ['approval_id', 'time', 'status', 'raw'] as const satisfies ReadonlyArray<keyof ApprovalRow>;
+
+/** How each `approvals` column is written (tsv.ts). */
+export const APPROVAL_COLUMN_KINDS = { approval_id: 'string', time: 'time', status: 'string', raw: 'string' } as const satisfies ColumnKinds<ApprovalRow>;
 
 /**
  * Maps an ApprovalState record of portcullis.approvals (protobuf: the request, its votes

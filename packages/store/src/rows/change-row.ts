@@ -1,6 +1,7 @@
 import { pb } from '@portcullis/proto';
 import type { RecordPosition } from './decision-row.js';
 import { enumName } from './enum-name.js';
+import type { ColumnKinds } from '../tsv.js';
 
 /** One row of `changes`: one record of the compacted portcullis.changes topic. */
 export interface ChangeRow {
@@ -43,6 +44,15 @@ export const CHANGE_COLUMNS = [
   'expected_digest', 'expected_endpoints', 'expected_env_names', 'expected_env_sha256', 'expected_sections',
   'window_start', 'window_end', 'created_at', 'revoked_at', 'revoked_by', 'recorded_at', 'kafka_topic', 'kafka_partition', 'kafka_offset',
 ] as const satisfies ReadonlyArray<keyof ChangeRow>;
+
+/** How each `changes` column is written (tsv.ts). kafka_offset is a UInt64 in decimal text. */
+export const CHANGE_COLUMN_KINDS = {
+  change_key: 'string', tombstone: 'bool', undecodable: 'bool', change_id: 'string', title: 'string', requested_by: 'string', approved_by: 'string', scope: 'string',
+  kind: 'string', status: 'string', environment: 'string',
+  expected_digest: 'string', expected_endpoints: 'strings', expected_env_names: 'strings', expected_env_sha256: 'strings', expected_sections: 'strings',
+  window_start: 'time', window_end: 'time', created_at: 'time', revoked_at: 'time', revoked_by: 'string', recorded_at: 'time',
+  kafka_topic: 'string', kafka_partition: 'number', kafka_offset: 'string',
+} as const satisfies ColumnKinds<ChangeRow>;
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 /** Stands in for an expected value hash that is not one; the changes view refuses it as the original. */

@@ -1,6 +1,7 @@
 import { DecisionEffect, SubjectKind, type IDecision } from '@portcullis/proto';
 import { PcxError } from '@portcullis/common';
 import { enumName } from './enum-name.js';
+import type { ColumnKinds } from '../tsv.js';
 
 /** One row of `decisions`: one record of the compacted decisions topic. */
 export interface DecisionRow {
@@ -29,6 +30,12 @@ export const DECISION_COLUMNS = [
   'decision_id', 'subject', 'subject_kind', 'subject_value', 'effect', 'reason', 'source', 'alert_id',
   'created_at', 'expires_at', 'environment', 'lifted', 'recorded_at', 'kafka_topic', 'kafka_partition', 'kafka_offset',
 ] as const satisfies ReadonlyArray<keyof DecisionRow>;
+
+/** How each `decisions` column is written (tsv.ts). kafka_offset is a UInt64 in decimal text. */
+export const DECISION_COLUMN_KINDS = {
+  decision_id: 'string', subject: 'string', subject_kind: 'string', subject_value: 'string', effect: 'string', reason: 'string', source: 'string', alert_id: 'string',
+  created_at: 'time', expires_at: 'nullableTime', environment: 'string', lifted: 'bool', recorded_at: 'time', kafka_topic: 'string', kafka_partition: 'number', kafka_offset: 'string',
+} as const satisfies ColumnKinds<DecisionRow>;
 
 /** Where a decisions record sat on its topic: its identity for idempotent inserts. */
 export interface RecordPosition {

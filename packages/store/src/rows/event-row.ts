@@ -2,6 +2,7 @@ import { PcxError } from '@portcullis/common';
 import { Action, ConnectionKind, IdentityKind, Phase, type IAccessEvent } from '@portcullis/proto';
 import { enumName } from './enum-name.js';
 import { manifestColumns, configColumns, type ConfigColumns, type ManifestColumns } from './drift-columns.js';
+import type { ColumnKinds } from '../tsv.js';
 
 /** The `events` columns of the first schema. Times are ms since epoch (DateTime64(3) reads integers as ms). */
 interface EventCoreRow {
@@ -76,6 +77,21 @@ export const EVENT_COLUMNS = [
   'manifest_reported_at', 'manifest_session_id',
   'config_present', 'config_gateway_id', 'config_old_digest', 'config_new_digest', 'config_changed', 'config_section_names', 'config_section_digests',
 ] as const satisfies ReadonlyArray<keyof EventRow>;
+
+/** How each `events` column is written (tsv.ts). */
+export const EVENT_COLUMN_KINDS = {
+  event_id: 'string', request_id: 'string', session_id: 'string', time: 'time', phase: 'string', environment: 'string', gateway_id: 'string',
+  subject: 'string', identity_kind: 'string', groups: 'strings', credential_id: 'string', issuer: 'string', on_behalf_of: 'string',
+  peer_ip: 'string', peer_port: 'number', declared_host: 'string', container_id: 'string', process: 'string', user_agent: 'string', agent_config_hash: 'string',
+  connection: 'string', connection_kind: 'string', target_host: 'string', target_db: 'string',
+  command_text: 'string', fingerprint: 'string', statement_type: 'string', tables: 'strings', is_write: 'bool', has_where: 'bool', has_limit: 'bool', risk_tags: 'strings',
+  rows: 'number', bytes: 'number', duration_ms: 'number', error_code: 'string', pii: 'counts', masked_fields: 'strings', destination: 'string',
+  action: 'string', rule_id: 'string', reason: 'string', approval_id: 'string', decision_id: 'string', verdict_code: 'string',
+  payload: 'string', payload_truncated: 'bool',
+  manifest_present: 'bool', manifest_config_hash: 'string', manifest_endpoints: 'strings', manifest_env_names: 'strings', manifest_env_sha256: 'strings', manifest_env_secret: 'bools',
+  manifest_reported_at: 'number', manifest_session_id: 'string',
+  config_present: 'bool', config_gateway_id: 'string', config_old_digest: 'string', config_new_digest: 'string', config_changed: 'strings', config_section_names: 'strings', config_section_digests: 'strings',
+} as const satisfies ColumnKinds<EventRow>;
 
 const utf8 = new TextDecoder('utf-8');
 
