@@ -1,5 +1,5 @@
-export type { Scorer, SideInput, ScoreResult, Finding, SubjectRef, SubjectKindName, SeverityName, AnalyticKind } from './scorer.js';
-export { subjectString } from './scorer.js';
+export type { Scorer, SideInput, ScoreResult, StateUpdate, Finding, SubjectRef, SubjectKindName, SeverityName, AnalyticKind } from './scorer.js';
+export { subjectString, pureScore, NO_FINDINGS } from './scorer.js';
 export {
   CREDENTIAL_ORIGIN,
   createCredentialOriginScorer,

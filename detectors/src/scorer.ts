@@ -1,12 +1,22 @@
 import type { IAccessEvent } from '@portcullis/proto';
 
 /**
- * The contract every detector signal implements. A scorer is pure: the runtime hands it
- * one entity's state and one event and gets back the entity's next state and any
- * findings. It never reads a clock (event time only), never does I/O, and returns the
- * SAME state object when the event changed nothing, so the runtime can tell by identity
- * which entries to write to the changelog. States are treated as immutable values: a
- * scorer builds a new one rather than editing the one it was given.
+ * The contract every detector signal implements. A scorer is pure in the sense that
+ * matters for replay: its result is a function of the entity's state and the event. It
+ * never reads a clock (event time only) and never does I/O.
+ *
+ * Two ways to apply an event, one set of maths:
+ *  - `update(state, e)` (the runtime's path) applies the event to `state` IN PLACE and
+ *    says whether anything changed. The runtime owns every state it holds: it takes one
+ *    `clone` of an entity before the entity's first update in a batch (the batch's
+ *    rollback copy, dropped again when that update changed nothing), writes each changed
+ *    entity to the changelog once at the end of the batch with its final state, and puts
+ *    the copies back if the batch fails (see runtime/core.ts).
+ *  - `score(state, e)` is the same step as a pure function: it never modifies `state` and
+ *    returns the SAME object when nothing changed (tests and tools; built-in scorers derive
+ *    it from `clone` + `update` with `pureScore`).
+ * A scorer without `update` is driven through `score`, its states treated as immutable
+ * values (identity tells the runtime what changed, and no copy is taken).
  *
  * Config is bound when the scorer is built (`createCredentialOriginScorer(config)`), so
  * the runtime stays generic and never needs to know one detector's settings.
@@ -16,13 +26,26 @@ export interface Scorer<S> {
   readonly name: string;
   /** The entity this event belongs to (credential, agent …), or undefined to ignore it. */
   keyOf(e: IAccessEvent): string | undefined;
-  /** The state of an entity never seen before. */
+  /** The state of an entity never seen before: a fresh object the caller may modify (never a shared one when `update` exists). */
   init(): S;
+  /** Pure: the next state (a new object, `state` untouched) or `state` itself when nothing changed. */
   score(state: S, e: IAccessEvent): ScoreResult<S>;
   /**
-   * Decay driven by event time (`now` = the partition's event-time watermark). Returns
-   * the decayed state (the same object when nothing changed) or undefined when nothing
-   * is left worth remembering, so the runtime drops the entity.
+   * Applies the event to `state` in place. `changed` is false only when `state` is exactly
+   * as it was (then nothing needs writing); `state` in the result is the object to keep —
+   * normally the one passed in, or a replacement (a scorer may build a new state instead
+   * of editing, e.g. on a change of shape). If it throws, `state` may be half-updated:
+   * the runtime discards it (see core.ts). Requires `clone`.
+   */
+  update?(state: S, e: IAccessEvent): StateUpdate<S>;
+  /** A deep copy: nothing `update` may modify is shared with `state`. */
+  clone?(state: S): S;
+  /**
+   * Decay driven by event time (`now` = the partition's event-time watermark). Pure, and
+   * off the hot path (the runtime's sweep): never modifies `state`; returns the decayed
+   * state as a new object (the same object when nothing changed) or undefined when
+   * nothing is left worth remembering, so the runtime drops the entity. The new object
+   * may share parts with `state`: the runtime no longer modifies the one it replaced.
    */
   evict?(state: S, now: number): S | undefined;
   /** Approximate bytes this state holds in memory, for the per-entity budget. */
@@ -54,6 +77,22 @@ export interface ScoreResult<S> {
   state: S;
   /** May be NO_FINDINGS (shared and frozen): read it, never mutate it. */
   findings: Finding[];
+}
+
+/** What `update` did: the state to keep, whether it differs from before, and the findings. */
+export interface StateUpdate<S> {
+  state: S;
+  changed: boolean;
+  /** May be NO_FINDINGS (shared and frozen): read it, never mutate it. */
+  findings: Finding[];
+}
+
+/** `score` from `clone` + `update`: the pure form of an in-place scorer, with one maths. */
+export function pureScore<S>(clone: (s: S) => S, update: (s: S, e: IAccessEvent) => StateUpdate<S>): (state: S, e: IAccessEvent) => ScoreResult<S> {
+  return (state, e) => {
+    const u = update(clone(state), e);
+    return { state: u.changed ? u.state : state, findings: u.findings };
+  };
 }
 
 export type SubjectKindName = 'credential' | 'identity' | 'origin' | 'session';

@@ -2,9 +2,10 @@ import { DeadLetter, decodeEvent, encodeDecision, type AccessEvent, type IAccess
 import { alertIdOf } from '../alerts/ids.js';
 import { decisionOf } from '../alerts/decision.js';
 import { toDetectionFinding, type AlertActivity } from '../alerts/ocsf.js';
-import { subjectString, type Finding, type Scorer } from '../scorer.js';
+import { subjectString, type Finding, type Scorer, type StateUpdate } from '../scorer.js';
 import type { RiskAggregator, RiskState, RiskUpdate } from '../scorers/risk-aggregation.js';
 import { offsetKey, parseChangelogKey, recentAlertsKey, runtimeKey, stateKey } from './changelog-keys.js';
+import { EntityStore, type Dirty, type Entry } from './entity-store.js';
 import { EventIdRing, eventIdHash } from './event-id-ring.js';
 import { GatewayClock } from './gateway-clock.js';
 import { RecentIds } from './recent-ids.js';
@@ -22,6 +23,22 @@ import { decodeRuntimeRecord, encodeRuntimeRecord } from './runtime-record.js';
  * tail of the batch is not counted twice); drop a duplicate event id (a second copy of an
  * event at a later offset); score with every scorer; each finding that is not a repeat
  * (alert-id dedupe) becomes an alert, maybe a decision, and is added to the aggregator.
+ *
+ * State within a batch: scorers with `update` edit the states held here in place. Before
+ * an entity's first update in a batch the core keeps one `clone` of it (the rollback
+ * copy; dropped again if that update changed nothing), and every entity with a copy is
+ * dirty: at the end of the batch each dirty entity is serialised ONCE, with its final
+ * state, into the changelog (a tombstone if it was dropped). Scorers without `update` and
+ * the aggregator return new states; their replaced state is the rollback copy.
+ *
+ * A batch is all or nothing for the in-memory state: if anything throws while it is
+ * processed, every store, the alert dedupe sets, the event-id ring, the blocks and the
+ * watermark are put back as they were before it and the error is rethrown; and
+ * `rollback()` on the result does the same after the fact (publishing failed). A scorer
+ * that throws on one event is a bug that event triggers: the batch is put back and run
+ * again with that (scorer, event) pair parked as a dead letter, so the entity's state is
+ * exactly as if the event had never reached that scorer (as with immutable states) and
+ * the partition keeps moving instead of redelivering a poison pill forever.
  */
 export interface CoreOptions {
   /** Consumer group, named in dead letters. */
@@ -102,10 +119,10 @@ export interface BatchResult {
   rollback(): void;
 }
 
-/** One changelog-backed map of entity states. */
+/** One changelog-backed set of entity states. */
 interface Store {
   readonly name: string;
-  readonly states: Map<string, unknown>;
+  readonly states: EntityStore;
   /** Last events offset applied to this store (-1: none). */
   applied: number;
   readonly serialize: (s: unknown) => Buffer;
@@ -115,6 +132,10 @@ interface Store {
 
 interface Slot extends Store {
   readonly scorer: Scorer<unknown>;
+  /** The scorer's `update`, or `score` adapted to it (a new state object = changed). */
+  readonly update: (s: unknown, e: IAccessEvent) => StateUpdate<unknown>;
+  /** The rollback copy taken before an entity's first update in a batch; undefined for an immutable-state scorer (the old object is the copy). */
+  readonly clone: ((s: unknown) => unknown) | undefined;
   recent: RecentIds;
 }
 
@@ -129,10 +150,17 @@ interface PartitionStores {
   seen: EventIdRing;
   /** Block decisions this partition published, by subject: event-time expiry (0 = never). */
   blocks: Map<string, number>;
+  /** Id of the latest batch begun on this partition's stores. */
+  batch: number;
 }
 
+/** What a batch changed outside the entity stores (those keep their own dirty entries and copies). */
 interface Undo {
-  readonly states: Map<Store, Map<string, unknown>>;
+  /** The batch id the stores were begun with: a rollback is only valid while it is the partition's latest. */
+  readonly batch: number;
+  done: boolean;
+  /** Per store (storesOf order): its dirty entries and their copies, once the batch has ended. */
+  dirty: Dirty[];
   readonly recent: Map<Slot, RecentIds>;
   readonly applied: Map<Store, number>;
   readonly clock: ReturnType<GatewayClock['snapshot']>;
@@ -148,10 +176,25 @@ interface BatchCtx {
   readonly undo: Undo;
   readonly result: BatchResult;
   runtimeDirty: boolean;
+  /** (record index × scorers + scorer index) → why: pairs parked after their scorer threw. */
+  readonly parked: ReadonlyMap<number, string> | undefined;
+}
+
+/** A scorer threw on one event: process() parks that pair and runs the batch again. */
+class ScorerFailure extends Error {
+  constructor(
+    readonly at: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = 'ScorerFailure';
+  }
 }
 
 export class DetectorCore {
   private readonly partitions = new Map<number, PartitionStores>();
+  /** Batch ids, increasing across partitions (EntityStore.begin). */
+  private batches = 0;
   readonly options: CoreOptions;
   private readonly aggregator: RiskAggregator | undefined;
 
@@ -185,9 +228,10 @@ export class DetectorCore {
       slots: this.scorers.map((scorer) => ({
         name: scorer.name,
         scorer,
-        states: new Map(),
+        states: new EntityStore(),
         applied: -1,
         recent: new RecentIds(this.options.recentAlertIds),
+        ...updaterOf(scorer),
         serialize: (s) => scorer.serialize(s),
         deserialize: (b) => scorer.deserialize(b),
         sizeOf: (s) => (scorer.sizeOf ? scorer.sizeOf(s) : scorer.serialize(s).length),
@@ -195,7 +239,7 @@ export class DetectorCore {
       agg: agg
         ? {
             name: agg.name,
-            states: new Map(),
+            states: new EntityStore(),
             applied: -1,
             serialize: (s) => agg.serialize(s as RiskState),
             deserialize: (b) => agg.deserialize(b),
@@ -208,6 +252,7 @@ export class DetectorCore {
       eventsSinceSweep: 0,
       seen: new EventIdRing(this.options.recentEventIds),
       blocks: new Map(),
+      batch: 0,
     });
   }
 
@@ -272,8 +317,7 @@ export class DetectorCore {
         target.applied = value && value.length >= 8 ? value.readDoubleLE(0) : -1;
         return;
       case 'state':
-        target.states.delete(k.key);
-        if (value !== null) target.states.set(k.key, target.deserialize(value));
+        target.states.restore(k.key, value === null ? undefined : target.deserialize(value));
         return;
       default:
         return;
@@ -284,7 +328,7 @@ export class DetectorCore {
   *entries(partition: number): Generator<{ detector: string; key: string; state: unknown }> {
     const p = this.partitions.get(partition);
     if (!p) return;
-    for (const store of storesOf(p)) for (const [key, state] of store.states) yield { detector: store.name, key, state };
+    for (const store of storesOf(p)) for (const e of store.states.entries()) yield { detector: store.name, key: e.key, state: e.state };
   }
 
   /** Entities, approximate heap bytes and serialised bytes held per detector, across assigned partitions. */
@@ -295,22 +339,44 @@ export class DetectorCore {
         const row = out.get(store.name);
         if (!row) continue;
         row.entries += store.states.size;
-        for (const s of store.states.values()) {
-          row.bytes += store.sizeOf(s);
-          if (options.serialized) row.serializedBytes += store.serialize(s).length;
+        for (const e of store.states.entries()) {
+          row.bytes += store.sizeOf(e.state);
+          if (options.serialized) row.serializedBytes += store.serialize(e.state).length;
         }
       }
     }
     return [...out.values()];
   }
 
+  /**
+   * Scores one batch of a partition's records. All or nothing for the in-memory state:
+   * on a throw the partition is as it was before the batch (see the file comment).
+   */
   process(partition: number, records: readonly InputRecord[]): BatchResult {
     const p = this.partitions.get(partition);
     if (!p) throw new Error(`partition ${partition} is not assigned`);
+    let parked: Map<number, string> | undefined;
+    for (;;) {
+      try {
+        return this.attempt(partition, p, records, parked);
+      } catch (err) {
+        if (!(err instanceof ScorerFailure)) throw err;
+        // Deterministic scorers throw on the same pair again: each retry parks one more.
+        (parked ??= new Map()).set(err.at, err.reason);
+      }
+    }
+  }
+
+  private attempt(partition: number, p: PartitionStores, records: readonly InputRecord[], parked: ReadonlyMap<number, string> | undefined): BatchResult {
+    const stores = storesOf(p);
+    p.batch = ++this.batches;
+    for (const store of stores) store.states.begin(p.batch);
     const undo: Undo = {
-      states: new Map(),
+      batch: p.batch,
+      done: false,
+      dirty: [],
       recent: new Map(),
-      applied: new Map(storesOf(p).map((s) => [s, s.applied])),
+      applied: new Map(stores.map((s) => [s, s.applied])),
       clock: p.clock.snapshot(),
       lastSweep: p.lastSweep,
       eventsSinceSweep: p.eventsSinceSweep,
@@ -327,10 +393,26 @@ export class DetectorCore {
       perDetector: new Map(this.detectorNames().map((name) => [name, { alerts: 0, decisions: 0, suppressed: 0 }])),
       rollback: () => this.rollback(p, undo),
     };
-    const ctx: BatchCtx = { p, undo, result, runtimeDirty: false };
-    let last = -1;
+    const ctx: BatchCtx = { p, undo, result, runtimeDirty: false, parked };
+    try {
+      this.scoreBatch(ctx, records);
+      this.maybeSweep(ctx);
+      undo.dirty = stores.map((s) => s.states.end());
+      this.writeChangelog(partition, ctx, records.length > 0 ? Number((records[records.length - 1] as InputRecord).offset) : -1);
+    } catch (err) {
+      if (undo.dirty.length === 0) undo.dirty = stores.map((s) => s.states.end());
+      this.rollback(p, undo);
+      throw err;
+    }
+    return result;
+  }
 
-    for (const rec of records) {
+  private scoreBatch(ctx: BatchCtx, records: readonly InputRecord[]): void {
+    const { p, result } = ctx;
+    const slots = p.slots;
+    let last = -1;
+    for (let i = 0; i < records.length; i++) {
+      const rec = records[i] as InputRecord;
       const offset = Number(rec.offset);
       last = offset;
       // Applied by every store before a crash (their changelogs were written, the commit was not).
@@ -345,7 +427,7 @@ export class DetectorCore {
       }
       const e = decoded;
       if (offset > p.seen.upTo && this.options.recentEventIds > 0) {
-        if (!undo.seen) undo.seen = p.seen.clone();
+        if (!ctx.undo.seen) ctx.undo.seen = p.seen.clone();
         ctx.runtimeDirty = true;
         p.seen.upTo = offset;
         const h = eventIdHash(e.eventId);
@@ -358,38 +440,48 @@ export class DetectorCore {
       result.events += 1;
       p.eventsSinceSweep += 1;
       p.clock.observe(e.gatewayId, e.time);
-      for (const slot of p.slots) {
+      for (let k = 0; k < slots.length; k++) {
+        const slot = slots[k] as Slot;
         if (offset <= slot.applied) continue;
-        this.scoreOne(ctx, slot, e, rec, offset);
+        const at = i * slots.length + k;
+        const why = ctx.parked?.get(at);
+        if (why !== undefined) result.deadLetters.push(this.deadLetter(rec, why));
+        else this.scoreOne(ctx, slot, e, offset, at);
       }
     }
-
     if (last >= 0) for (const store of storesOf(p)) if (last > store.applied) store.applied = last;
-    this.maybeSweep(ctx);
-    this.writeChangelog(partition, ctx, last);
-    return result;
   }
 
-  private scoreOne(ctx: BatchCtx, slot: Slot, e: AccessEvent, rec: InputRecord, offset: number): void {
+  private scoreOne(ctx: BatchCtx, slot: Slot, e: AccessEvent, offset: number, at: number): void {
     const scorer = slot.scorer;
     const key = scorer.keyOf(e);
     if (key === undefined) return;
-    const prev = slot.states.get(key);
-    const state = prev === undefined ? scorer.init() : prev;
-    let scored;
+    const states = slot.states;
+    const entry = states.get(key);
+    const state = entry === undefined ? scorer.init() : entry.state;
+    // Before the entity's first update this batch: its rollback copy (for a scorer that
+    // replaces states, the old object itself, saved once the update has replaced it).
+    const first = entry !== undefined && !states.isDirty(entry);
+    if (first && slot.clone !== undefined) states.markDirty(entry, slot.clone(state));
+    let u: StateUpdate<unknown>;
     try {
-      scored = scorer.score(state, e);
+      u = slot.update(state, e);
     } catch (err) {
-      // A pure scorer that throws has a bug this event triggers; parking the event keeps
-      // the partition moving instead of redelivering a poison pill forever.
-      ctx.result.deadLetters.push(this.deadLetter(rec, `scorer ${scorer.name} failed: ${err instanceof Error ? err.message : String(err)}`));
-      return;
+      // The state may be half-updated: process() puts the batch back and parks this pair.
+      throw new ScorerFailure(at, `scorer ${scorer.name} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    // Identity tells what changed: an untouched state needs no changelog write.
-    if (scored.state !== state) this.put(ctx, slot, key, scored.state, prev);
-    if (scored.findings.length === 0) return;
+    if (u.changed) {
+      if (entry === undefined) this.insert(slot, key, u.state);
+      else {
+        if (first) states.markDirty(entry, state);
+        entry.state = u.state;
+        states.touch(entry);
+      }
+    } else if (first && slot.clone !== undefined) states.unmarkDirty(entry);
+    const findings = u.findings;
+    if (findings.length === 0) return;
     const counts = ctx.result.perDetector.get(scorer.name);
-    for (const f of scored.findings) {
+    for (const f of findings) {
       const alertId = alertIdOf(f);
       if (slot.recent.has(alertId)) {
         if (counts) counts.suppressed += 1;
@@ -435,10 +527,18 @@ export class DetectorCore {
     if (!agg || !store || offset <= store.applied) return;
     const entity = agg.entityOf(f, e);
     const key = subjectString(entity);
-    const prev = store.states.get(key) as RiskState | undefined;
-    const state = prev ?? agg.init(entity);
+    const entry = store.states.get(key);
+    const state = entry === undefined ? agg.init(entity) : (entry.state as RiskState);
     const r = agg.add(state, f, e.time);
-    if (r.state !== state) this.put(ctx, store, key, r.state, prev);
+    if (r.state !== state) {
+      if (entry === undefined) this.insert(store, key, r.state);
+      else {
+        // Risk states are replaced, never edited: the old object is the rollback copy.
+        store.states.markDirty(entry, state);
+        entry.state = r.state;
+        store.states.touch(entry);
+      }
+    }
     if (r.closed) this.emitUpdate(ctx, r.closed, e);
     if (r.update && r.update !== r.closed) this.emitUpdate(ctx, r.update, e);
   }
@@ -447,16 +547,14 @@ export class DetectorCore {
     this.emit(ctx, u.finding, e, u.alertKey, u.activity);
   }
 
-  /** Stores a state as most recently used, evicting the least recently used over the bound. */
-  private put(ctx: BatchCtx, store: Store, key: string, state: unknown, prev: unknown): void {
-    const saved = savedOf(ctx.undo, store);
-    if (!saved.has(key)) saved.set(key, prev);
-    if (prev !== undefined) store.states.delete(key);
-    store.states.set(key, state);
-    while (store.states.size > this.options.maxKeysPerPartition) {
-      const oldest = store.states.keys().next().value as string;
-      remember(ctx.undo, store, oldest);
-      store.states.delete(oldest);
+  /** Adds a new entity as the most recently updated, dropping the least recently updated over the bound. */
+  private insert(store: Store, key: string, state: unknown): void {
+    const states = store.states;
+    states.insert(key, state);
+    while (states.size > this.options.maxKeysPerPartition) {
+      const oldest = states.oldest();
+      if (!oldest) break;
+      states.remove(oldest);
     }
   }
 
@@ -478,15 +576,16 @@ export class DetectorCore {
     for (const slot of p.slots) {
       const evict = slot.scorer.evict;
       if (!evict) continue;
-      for (const [key, state] of slot.states) {
-        const next = evict.call(slot.scorer, state, now);
-        if (next === state) continue;
-        this.replace(ctx, slot, key, next);
+      for (const entry of slot.states.entries()) {
+        const next = evict.call(slot.scorer, entry.state, now);
+        if (next === entry.state) continue;
+        replace(slot, entry, next);
       }
     }
     const agg = this.aggregator;
     if (agg && p.agg) {
-      for (const [key, raw] of p.agg.states) {
+      for (const entry of p.agg.states.entries()) {
+        const raw = entry.state;
         let state = raw as RiskState;
         if (state.episode) {
           const r = agg.tick(state, now);
@@ -494,7 +593,7 @@ export class DetectorCore {
           state = r.state;
         }
         const next = agg.evict(state, now);
-        if (next !== raw) this.replace(ctx, p.agg, key, next);
+        if (next !== raw) replace(p.agg, entry, next);
       }
     }
     for (const [subject, until] of p.blocks) {
@@ -506,21 +605,19 @@ export class DetectorCore {
     }
   }
 
-  /** Replaces (or with undefined, drops) a state in place, without moving it in LRU order. */
-  private replace(ctx: BatchCtx, store: Store, key: string, next: unknown): void {
-    remember(ctx.undo, store, key);
-    if (next === undefined) store.states.delete(key);
-    else store.states.set(key, next);
-  }
-
   private writeChangelog(partition: number, ctx: BatchCtx, last: number): void {
     const { p, result } = ctx;
-    // Every entry a batch changed (or dropped) was remembered for rollback first: those are the dirty ones.
-    for (const [store, saved] of ctx.undo.states) {
-      const out: OutRecord[] = [];
-      for (const key of saved.keys()) {
-        const s = store.states.get(key);
-        out.push({ key: stateKey(partition, key), value: s === undefined ? null : store.serialize(s) });
+    // Every entry a batch changed (or dropped) was saved for rollback first: those are the
+    // dirty ones, each written once with its final state however often the batch changed it.
+    const stores = storesOf(p);
+    for (let k = 0; k < stores.length; k++) {
+      const store = stores[k] as Store;
+      const dirty = (ctx.undo.dirty[k] as Dirty).entries;
+      if (dirty.length === 0) continue;
+      const out = new Array<OutRecord>(dirty.length);
+      for (let i = 0; i < dirty.length; i++) {
+        const e = dirty[i] as Entry;
+        out[i] = { key: stateKey(partition, e.key), value: e.linked ? store.serialize(e.state) : null };
       }
       result.changelog.set(store.name, out);
     }
@@ -529,18 +626,20 @@ export class DetectorCore {
       // After the batch's entries, so that a store restored up to its offset record holds all of them.
       const offset = Buffer.allocUnsafe(8);
       offset.writeDoubleLE(last, 0);
-      for (const store of storesOf(p)) changelogOf(result, store.name).push({ key: offsetKey(partition), value: offset });
+      for (const store of stores) changelogOf(result, store.name).push({ key: offsetKey(partition), value: offset });
     }
     if (ctx.runtimeDirty) changelogOf(result, RUNTIME_STORE).push({ key: runtimeKey(partition), value: encodeRuntimeRecord(p.seen, p.blocks) });
   }
 
   private rollback(p: PartitionStores, undo: Undo): void {
-    for (const [store, saved] of undo.states) {
-      for (const [key, state] of saved) {
-        if (state === undefined) store.states.delete(key);
-        else store.states.set(key, state);
-      }
-    }
+    if (undo.done) return;
+    // The stores hold the copies of their latest batch only.
+    if (p.batch !== undo.batch) throw new Error('rollback of a batch that is not the partition’s latest');
+    undo.done = true;
+    storesOf(p).forEach((store, k) => {
+      const d = undo.dirty[k];
+      if (d) store.states.rollback(d);
+    });
     for (const [slot, recent] of undo.recent) slot.recent = recent;
     for (const [store, applied] of undo.applied) store.applied = applied;
     p.clock.restoreSnapshot(undo.clock);
@@ -569,10 +668,26 @@ function storesOf(p: PartitionStores): Store[] {
   return p.agg ? [...p.slots, p.agg] : p.slots;
 }
 
-/** Whether every store has already applied this offset (nothing left to do for the record). */
+/** Whether every store has already applied this offset (nothing left to do for the record); false without stores. */
 function allApplied(p: PartitionStores, offset: number): boolean {
+  if (p.slots.length === 0 && !p.agg) return false;
   for (const s of p.slots) if (offset > s.applied) return false;
   return !p.agg || offset <= p.agg.applied;
+}
+
+/** A scorer's in-place step and its copy, or its pure `score` adapted (identity = unchanged, no copy needed). */
+function updaterOf(scorer: Scorer<unknown>): Pick<Slot, 'update' | 'clone'> {
+  if (scorer.update && scorer.clone) {
+    const update = scorer.update.bind(scorer);
+    return { update, clone: scorer.clone.bind(scorer) };
+  }
+  return {
+    update: (s, e) => {
+      const r = scorer.score(s, e);
+      return { state: r.state, changed: r.state !== s, findings: r.findings };
+    },
+    clone: undefined,
+  };
 }
 
 function changelogOf(result: BatchResult, store: string): OutRecord[] {
@@ -605,17 +720,11 @@ function decode(rec: InputRecord): AccessEvent | string {
   return e;
 }
 
-/** The batch's saved states of one store: the state each entry had before its first change this batch. */
-function savedOf(undo: Undo, store: Store): Map<string, unknown> {
-  let saved = undo.states.get(store);
-  if (!saved) {
-    saved = new Map();
-    undo.states.set(store, saved);
+/** Replaces (or with undefined, drops) a state without moving it in LRU order; the replaced object is the rollback copy. */
+function replace(store: Store, entry: Entry, next: unknown): void {
+  if (next === undefined) store.states.remove(entry);
+  else {
+    store.states.markDirty(entry, entry.state);
+    entry.state = next;
   }
-  return saved;
-}
-
-function remember(undo: Undo, store: Store, key: string): void {
-  const saved = savedOf(undo, store);
-  if (!saved.has(key)) saved.set(key, store.states.get(key));
 }

@@ -1,10 +1,10 @@
 import type { CommandAnomalyConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import { NO_FINDINGS, type AnalyticKind, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
-import { admit } from '../stats/admit.js';
+import { NO_FINDINGS, pureScore, type AnalyticKind, type Finding, type ScoreResult, type Scorer, type SeverityName, type StateUpdate } from '../scorer.js';
+import { admitInPlace } from '../stats/admit.js';
 import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 import { decayFactor } from '../stats/decay.js';
-import { appendCapped, hashId } from '../stats/event-ring.js';
+import { hashId, pushCapped } from '../stats/event-ring.js';
 import { robustZ } from '../stats/robust.js';
 import { atLeast } from '../stats/severity.js';
 
@@ -27,8 +27,8 @@ export interface TableCount {
   /** hashId(table): compared before the name, so a scan of a full table list is cheap. */
   readonly h: number;
   /** Decayed access count as of `at`. */
-  readonly count: number;
-  readonly at: number;
+  count: number;
+  at: number;
 }
 
 export interface PendingRead {
@@ -45,17 +45,18 @@ export interface PendingRead {
   readonly isRead: boolean;
 }
 
+/** Updated in place by the scorer; PendingRead entries are never modified once made (a copy may share them). */
 export interface CommandAnomalyState {
-  readonly tables: readonly TableCount[];
+  tables: TableCount[];
   /** log1p(rows) of the agent's most recent reads, oldest first, at most reservoirSize. */
-  readonly window: readonly number[];
+  window: number[];
   /** Reads seen (for maturity) and the event time of the first. */
-  readonly reads: number;
-  readonly since: number;
-  readonly pending: readonly PendingRead[];
-  readonly recent: readonly number[];
+  reads: number;
+  since: number;
+  pending: PendingRead[];
+  recent: number[];
   /** Newest event time seen. */
-  readonly last: number;
+  last: number;
 }
 
 export type CommandAnomalySettings = Omit<CommandAnomalyConfig, 'enabled'>;
@@ -67,17 +68,32 @@ const MAX_TABLES_PER_STATEMENT = 16;
 /** A table whose decayed count falls below this is forgotten by evict(). */
 const FORGET_BELOW = 0.05;
 
-const EMPTY: CommandAnomalyState = { tables: [], window: [], reads: 0, since: 0, pending: [], recent: [], last: 0 };
+function emptyCommandAnomaly(): CommandAnomalyState {
+  return { tables: [], window: [], reads: 0, since: 0, pending: [], recent: [], last: 0 };
+}
+
+/** Table counts and arrays copied; pending reads are immutable and shared. */
+export function cloneCommandAnomaly(s: CommandAnomalyState): CommandAnomalyState {
+  const tables = new Array<TableCount>(s.tables.length);
+  for (let i = 0; i < tables.length; i++) {
+    const c = s.tables[i] as TableCount;
+    tables[i] = { table: c.table, h: c.h, count: c.count, at: c.at };
+  }
+  return { tables, window: s.window.slice(), reads: s.reads, since: s.since, pending: s.pending.slice(), recent: s.recent.slice(), last: s.last };
+}
 
 export function createCommandAnomalyScorer(config: CommandAnomalySettings): Scorer<CommandAnomalyState> {
+  const update = (state: CommandAnomalyState, e: IAccessEvent): StateUpdate<CommandAnomalyState> => updateCommandAnomaly(config, state, e);
   return {
     name: COMMAND_ANOMALY,
     keyOf: (e) => {
       const s = e.identity?.subject;
       return s ? s : undefined;
     },
-    init: () => EMPTY,
-    score: (state, e) => scoreCommandAnomaly(config, state, e),
+    init: emptyCommandAnomaly,
+    update,
+    clone: cloneCommandAnomaly,
+    score: pureScore(cloneCommandAnomaly, update),
     evict: (state, now) => evictCommandAnomaly(config, state, now),
     sizeOf: sizeOfState,
     serialize: serializeCommandAnomaly,
@@ -159,13 +175,25 @@ function deserializeLegacy(b: Buffer): CommandAnomalyState {
   };
 }
 
+/** The pure form of the command-anomaly step (tests, tools): `state` is never modified. */
 export function scoreCommandAnomaly(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent): ScoreResult<CommandAnomalyState> {
-  if (e.phase !== Phase.REQUEST && e.phase !== Phase.RESPONSE) return { state, findings: NO_FINDINGS };
-  const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
-  if (!a) return { state, findings: NO_FINDINGS };
-  const pending = expirePending(state.pending, a.last - config.pendingTtlMs);
-  if (e.phase === Phase.REQUEST) return { state: onRequest(config, e, a.t, { ...state, pending, recent: a.recent, last: a.last }), findings: NO_FINDINGS };
-  return onResponse(config, { ...state, pending, recent: a.recent, last: a.last }, e, a.t);
+  const u = updateCommandAnomaly(config, cloneCommandAnomaly(state), e);
+  return { state: u.changed ? u.state : state, findings: u.findings };
+}
+
+/** One REQUEST or RESPONSE applied to `state` in place. */
+export function updateCommandAnomaly(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent): StateUpdate<CommandAnomalyState> {
+  if (e.phase !== Phase.REQUEST && e.phase !== Phase.RESPONSE) return { state, changed: false, findings: NO_FINDINGS };
+  const t = admitInPlace(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
+  if (t === 0) return { state, changed: false, findings: NO_FINDINGS };
+  state.last = Math.max(state.last, t);
+  expirePendingInPlace(state.pending, state.last - config.pendingTtlMs);
+  if (e.phase === Phase.REQUEST) {
+    onRequest(config, e, t, state);
+    return { state, changed: true, findings: NO_FINDINGS };
+  }
+  const finding = onResponse(config, state, e, t);
+  return { state, changed: true, findings: finding ? [finding] : NO_FINDINGS };
 }
 
 function tablesOf(e: IAccessEvent): string[] {
@@ -204,17 +232,11 @@ function rarityOf(config: CommandAnomalySettings, counts: readonly TableCount[],
   return { rarest, rarity, firstSeen };
 }
 
-function onRequest(config: CommandAnomalySettings, e: IAccessEvent, t: number, state: CommandAnomalyState): CommandAnomalyState {
+function onRequest(config: CommandAnomalySettings, e: IAccessEvent, t: number, state: CommandAnomalyState): void {
   const tables = tablesOf(e);
   const requestId = e.requestId ?? '';
   const { rarest, rarity, firstSeen } = rarityOf(config, state.tables, tables, t);
-  let counts = state.tables;
-  if (tables.length > 0) {
-    const next = counts.slice();
-    for (const table of tables) bump(config, next, table, t);
-    counts = next;
-  }
-  let pending = state.pending;
+  for (const table of tables) bump(config, state.tables, table, t);
   if (requestId) {
     const c = e.command;
     const entry: PendingRead = {
@@ -228,16 +250,8 @@ function onRequest(config: CommandAnomalySettings, e: IAccessEvent, t: number, s
       unfiltered: !c?.hasWhere && !c?.hasLimit,
       isRead: isReadOf(e),
     };
-    pending = appendCapped(pending, entry, config.maxPending);
+    pushCapped(state.pending, entry, config.maxPending);
   }
-  return { ...state, tables: counts, pending };
-}
-
-/** A new array without element `index` (one exact-size allocation). */
-function withoutIndex<T>(xs: readonly T[], index: number): T[] {
-  const out = new Array<T>(xs.length - 1);
-  for (let i = 0, k = 0; i < xs.length; i++) if (i !== index) out[k++] = xs[i] as T;
-  return out;
 }
 
 function indexOfTable(counts: readonly TableCount[], table: string, h: number): number {
@@ -248,14 +262,17 @@ function indexOfTable(counts: readonly TableCount[], table: string, h: number): 
   return -1;
 }
 
-/** Counts one access of `table` at t into `counts` (a private copy), evicting the least used at the cap. */
+/** Counts one access of `table` at t into `counts` (in place), evicting the least used at the cap. */
 function bump(config: CommandAnomalySettings, counts: TableCount[], table: string, t: number): void {
   const h = hashId(table);
   const i = indexOfTable(counts, table, h);
   if (i >= 0) {
     const c = counts[i] as TableCount;
     // A late access enters with its own decay; the reference time never moves back.
-    counts[i] = t >= c.at ? { table, h, count: c.count * decayFactor(t - c.at, config.tableHalfLifeMs) + 1, at: t } : { table, h, count: c.count + decayFactor(c.at - t, config.tableHalfLifeMs), at: c.at };
+    if (t >= c.at) {
+      c.count = c.count * decayFactor(t - c.at, config.tableHalfLifeMs) + 1;
+      c.at = t;
+    } else c.count = c.count + decayFactor(c.at - t, config.tableHalfLifeMs);
     return;
   }
   if (counts.length >= config.maxTablesPerAgent) counts.splice(leastUsed(config, counts), 1);
@@ -277,7 +294,8 @@ function leastUsed(config: CommandAnomalySettings, counts: readonly TableCount[]
   return victim;
 }
 
-function onResponse(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent, t: number): ScoreResult<CommandAnomalyState> {
+/** Matches the RESPONSE to its REQUEST, judges the read against the window as it stood, then counts it (in place). */
+function onResponse(config: CommandAnomalySettings, state: CommandAnomalyState, e: IAccessEvent, t: number): Finding | undefined {
   const requestId = e.requestId ?? '';
   let index = -1;
   if (requestId) {
@@ -289,10 +307,9 @@ function onResponse(config: CommandAnomalySettings, state: CommandAnomalyState, 
     }
   }
   let read: PendingRead;
-  let pending = state.pending;
   if (index >= 0) {
     read = state.pending[index] as PendingRead;
-    pending = withoutIndex(state.pending, index);
+    state.pending.splice(index, 1);
   } else {
     // The REQUEST was not seen (evicted, or on the far side of a restart): the RESPONSE
     // repeats the command facts, so score it with rarity as the counts stand now.
@@ -301,22 +318,17 @@ function onResponse(config: CommandAnomalySettings, state: CommandAnomalyState, 
     read = { requestId, eventId: '', at: t, tables, ...rarityOf(config, state.tables, tables, t), unfiltered: !c?.hasWhere && !c?.hasLimit, isRead: isReadOf(e) };
   }
   const failed = (e.response?.errorCode ?? '') !== '';
-  if (!read.isRead || failed || !e.response) return { state: pending === state.pending ? state : { ...state, pending }, findings: NO_FINDINGS };
+  if (!read.isRead || failed || !e.response) return undefined;
 
   const rows = Number(e.response.rows ?? 0);
   const x = Math.log1p(rows);
   const mature = state.reads >= config.maturityReads && t - state.since >= config.maturityMs;
   const finding = mature || rows >= config.absoluteRows ? judge(config, state, e, read, rows, x, mature, t) : undefined;
 
-  const window = appendCapped(state.window, x, config.reservoirSize);
-  const next: CommandAnomalyState = {
-    ...state,
-    pending,
-    window,
-    reads: Math.min(state.reads + 1, 2 ** 31),
-    since: state.since === 0 ? t : Math.min(state.since, t),
-  };
-  return { state: next, findings: finding ? [finding] : [] };
+  pushCapped(state.window, x, config.reservoirSize);
+  state.reads = Math.min(state.reads + 1, 2 ** 31);
+  state.since = state.since === 0 ? t : Math.min(state.since, t);
+  return finding;
 }
 
 interface Signal {
@@ -394,9 +406,19 @@ const TITLES: Record<Signal['rule'], string> = {
   first_seen_table: 'Agent touched a table for the first time',
 };
 
-function expirePending(pending: readonly PendingRead[], cutoff: number): readonly PendingRead[] {
+function expirePending(pending: PendingRead[], cutoff: number): PendingRead[] {
   for (const p of pending) if (p.at < cutoff) return pending.filter((x) => x.at >= cutoff);
   return pending;
+}
+
+/** expirePending() in place (order kept). */
+function expirePendingInPlace(pending: PendingRead[], cutoff: number): void {
+  let k = 0;
+  for (let i = 0; i < pending.length; i++) {
+    const p = pending[i] as PendingRead;
+    if (p.at >= cutoff) pending[k++] = p;
+  }
+  if (k !== pending.length) pending.length = k;
 }
 
 export function evictCommandAnomaly(config: CommandAnomalySettings, state: CommandAnomalyState, now: number): CommandAnomalyState | undefined {

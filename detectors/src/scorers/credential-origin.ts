@@ -1,6 +1,6 @@
 import type { CredentialOriginConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import { NO_FINDINGS, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
+import { NO_FINDINGS, pureScore, type Finding, type ScoreResult, type Scorer, type SeverityName, type StateUpdate } from '../scorer.js';
 import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
 
 /**
@@ -16,18 +16,18 @@ export const CREDENTIAL_ORIGIN = 'credential-origin';
 /** One remembered origin tuple with its event-time first/last sighting. */
 export interface OriginEntry {
   readonly origin: string;
-  readonly first: number;
-  readonly last: number;
-  readonly count: number;
+  first: number;
+  last: number;
+  count: number;
 }
 
 /**
  * Per-credential state. An array rather than a Map: a credential has a handful of
- * origins, and an array is cheaper to copy (states are immutable), smaller to hold and
- * serialises as compact JSON.
+ * origins, and an array is cheaper to scan and copy (the runtime's rollback copy) and
+ * smaller to hold.
  */
 export interface CredentialOriginState {
-  readonly origins: readonly OriginEntry[];
+  origins: OriginEntry[];
 }
 
 export type CredentialOriginSettings = Pick<
@@ -39,14 +39,19 @@ export type CredentialOriginSettings = Pick<
 const QUOTED_ORIGINS = 5;
 
 export function createCredentialOriginScorer(config: CredentialOriginSettings): Scorer<CredentialOriginState> {
+  const update = (state: CredentialOriginState, e: IAccessEvent): StateUpdate<CredentialOriginState> => updateCredentialOrigin(config, state, e);
   return {
     name: CREDENTIAL_ORIGIN,
     keyOf: (e) => {
+      // Only a REQUEST counts (see updateCredentialOrigin): other phases have no entity to touch.
+      if (e.phase !== Phase.REQUEST) return undefined;
       const id = e.identity?.credentialId;
       return id ? id : undefined;
     },
-    init: () => EMPTY,
-    score: (state, e) => scoreCredentialOrigin(config, state, e),
+    init: () => ({ origins: [] }),
+    update,
+    clone: cloneCredentialOrigin,
+    score: pureScore(cloneCredentialOrigin, update),
     evict: (state, now) => {
       const kept = expire(state.origins, now - config.originTtlMs);
       if (kept.length === 0) return undefined;
@@ -58,7 +63,15 @@ export function createCredentialOriginScorer(config: CredentialOriginSettings): 
   };
 }
 
-const EMPTY: CredentialOriginState = { origins: [] };
+/** Entries copied: update() edits them in place. */
+export function cloneCredentialOrigin(s: CredentialOriginState): CredentialOriginState {
+  const origins = new Array<OriginEntry>(s.origins.length);
+  for (let i = 0; i < origins.length; i++) {
+    const o = s.origins[i] as OriginEntry;
+    origins[i] = { origin: o.origin, first: o.first, last: o.last, count: o.count };
+  }
+  return { origins };
+}
 
 /** Binary (stats/codec.ts): origins as (tuple, first, last, count). */
 function serializeState(s: CredentialOriginState): Buffer {
@@ -91,15 +104,22 @@ function esc(s: string): string {
   return s.includes('|') || s.includes('%') ? s.replace(/%/g, '%25').replace(/\|/g, '%7C') : s;
 }
 
+/** The pure form of the credential-origin step (tests, tools): `state` is never modified. */
 export function scoreCredentialOrigin(config: CredentialOriginSettings, state: CredentialOriginState, e: IAccessEvent): ScoreResult<CredentialOriginState> {
+  const u = updateCredentialOrigin(config, cloneCredentialOrigin(state), e);
+  return { state: u.changed ? u.state : state, findings: u.findings };
+}
+
+/** One REQUEST applied to `state` in place. */
+export function updateCredentialOrigin(config: CredentialOriginSettings, state: CredentialOriginState, e: IAccessEvent): StateUpdate<CredentialOriginState> {
   // A RESPONSE repeats its REQUEST's origin; counting it would double every use.
-  if (e.phase !== Phase.REQUEST) return { state, findings: NO_FINDINGS };
+  if (e.phase !== Phase.REQUEST) return { state, changed: false, findings: NO_FINDINGS };
   const credentialId = e.identity?.credentialId;
-  if (!credentialId) return { state, findings: NO_FINDINGS };
+  if (!credentialId) return { state, changed: false, findings: NO_FINDINGS };
   const t = Number(e.time ?? 0);
   const origin = originKey(e);
 
-  const live = expire(state.origins, t - config.originTtlMs);
+  const live = expireInPlace(state.origins, t - config.originTtlMs);
   let uses = 0;
   let singletons = 0;
   let since = Infinity;
@@ -114,25 +134,28 @@ export function scoreCredentialOrigin(config: CredentialOriginSettings, state: C
 
   if (index >= 0) {
     const seen = live[index] as OriginEntry;
-    const next = live.slice();
-    next[index] = { origin, first: Math.min(seen.first, t), last: Math.max(seen.last, t), count: seen.count + 1 };
-    return { state: { origins: next }, findings: NO_FINDINGS };
+    seen.first = Math.min(seen.first, t);
+    seen.last = Math.max(seen.last, t);
+    seen.count += 1;
+    return { state, changed: true, findings: NO_FINDINGS };
   }
 
-  const next = [...live, { origin, first: t, last: t, count: 1 }];
-  const capped = next.length > config.maxOriginsPerCredential ? evictLeastRecent(next) : next;
-  const state2: CredentialOriginState = { origins: capped };
-
+  // Judged against the origins known before this one (the finding quotes them), then added.
   const mature = uses >= config.maturityEvents && t - since >= config.maturityMs;
-  if (!mature) return { state: state2, findings: NO_FINDINGS };
+  const finding = mature ? newOriginFinding(config, live, e, credentialId, t, uses, singletons, since) : undefined;
+  live.push({ origin, first: t, last: t, count: 1 });
+  if (live.length > config.maxOriginsPerCredential) evictLeastRecent(live);
+  return { state, changed: true, findings: finding ? [finding] : NO_FINDINGS };
+}
 
+function newOriginFinding(config: CredentialOriginSettings, live: readonly OriginEntry[], e: IAccessEvent, credentialId: string, t: number, uses: number, singletons: number, since: number): Finding | undefined {
   // Good–Turing with add-one smoothing: the chance this credential's next use comes
   // from an origin it has not shown before. A credential that habitually roams has many
   // singletons, so a new origin is little surprise; one pinned to a single origin for
   // its whole baseline makes a new one nearly certain to be foreign.
   const pNew = (singletons + 1) / (uses + 2);
   const score = 1 - pNew;
-  if (score < config.alertScore) return { state: state2, findings: NO_FINDINGS };
+  if (score < config.alertScore) return undefined;
 
   // Confidence grows with the evidence behind the baseline, not with the score.
   const confidence = uses / (uses + 10);
@@ -172,7 +195,7 @@ export function scoreCredentialOrigin(config: CredentialOriginSettings, state: C
       reason: `credential-origin: used from a new origin (score ${score.toFixed(3)})`,
     };
   }
-  return { state: state2, findings: [finding] };
+  return finding;
 }
 
 function severityOf(score: number): SeverityName {
@@ -182,13 +205,24 @@ function severityOf(score: number): SeverityName {
 }
 
 /** Drops origins last seen before `cutoff`; returns the same array when none go. */
-function expire(origins: readonly OriginEntry[], cutoff: number): readonly OriginEntry[] {
+function expire(origins: OriginEntry[], cutoff: number): OriginEntry[] {
   for (const o of origins) if (o.last < cutoff) return origins.filter((x) => x.last >= cutoff);
   return origins;
 }
 
-/** Removes the least recently seen origin other than the newest (the last one). */
-function evictLeastRecent(origins: OriginEntry[]): OriginEntry[] {
+/** expire() in place (order kept). */
+function expireInPlace(origins: OriginEntry[], cutoff: number): OriginEntry[] {
+  let k = 0;
+  for (let i = 0; i < origins.length; i++) {
+    const o = origins[i] as OriginEntry;
+    if (o.last >= cutoff) origins[k++] = o;
+  }
+  origins.length = k;
+  return origins;
+}
+
+/** Removes the least recently seen origin other than the newest (the last one), in place. */
+function evictLeastRecent(origins: OriginEntry[]): void {
   let victim = 0;
   for (let i = 1; i < origins.length - 1; i++) {
     const o = origins[i] as OriginEntry;
@@ -196,7 +230,6 @@ function evictLeastRecent(origins: OriginEntry[]): OriginEntry[] {
     if (o.last < v.last || (o.last === v.last && o.count < v.count)) victim = i;
   }
   origins.splice(victim, 1);
-  return origins;
 }
 
 /**

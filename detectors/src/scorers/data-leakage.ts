@@ -1,9 +1,9 @@
 import type { DataLeakageConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import { NO_FINDINGS, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
-import { admit } from '../stats/admit.js';
+import { NO_FINDINGS, pureScore, type Finding, type ScoreResult, type Scorer, type SeverityName, type StateUpdate } from '../scorer.js';
+import { admitInPlace } from '../stats/admit.js';
 import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
-import { addMoment, NO_MOMENTS, stdOf, type Moments } from '../stats/moments.js';
+import { addMomentInPlace, NO_MOMENTS, stdOf, type Moments } from '../stats/moments.js';
 import { escapeKeyPart, severityRank } from '../stats/severity.js';
 
 /**
@@ -18,23 +18,30 @@ export const DATA_LEAKAGE = 'data-leakage';
 
 export interface DataLeakageState {
   /** Responses seen for this pair (capped), first and newest event time. */
-  readonly n: number;
-  readonly first: number;
-  readonly last: number;
+  n: number;
+  first: number;
+  last: number;
   /** Decayed moments of log1p(bytes) and log1p(total PII hits). */
-  readonly bytes: Moments;
-  readonly pii: Moments;
+  bytes: Moments;
+  pii: Moments;
   /** Responses that carried sensitive records. */
-  readonly sensitive: number;
+  sensitive: number;
   /** Event time and severity rank of the last finding, for the cooldown. */
-  readonly findingAt: number;
-  readonly findingRank: number;
-  readonly recent: readonly number[];
+  findingAt: number;
+  findingRank: number;
+  recent: number[];
 }
 
 export type DataLeakageSettings = Omit<DataLeakageConfig, 'enabled'>;
 
-const EMPTY: DataLeakageState = { n: 0, first: 0, last: 0, bytes: NO_MOMENTS, pii: NO_MOMENTS, sensitive: 0, findingAt: 0, findingRank: -1, recent: [] };
+function emptyLeakage(): DataLeakageState {
+  return { n: 0, first: 0, last: 0, bytes: { ...NO_MOMENTS }, pii: { ...NO_MOMENTS }, sensitive: 0, findingAt: 0, findingRank: -1, recent: [] };
+}
+
+/** Moments and the ring copied: update() edits them in place. */
+export function cloneLeakage(s: DataLeakageState): DataLeakageState {
+  return { n: s.n, first: s.first, last: s.last, bytes: { ...s.bytes }, pii: { ...s.pii }, sensitive: s.sensitive, findingAt: s.findingAt, findingRank: s.findingRank, recent: s.recent.slice() };
+}
 
 /** The destination of a RESPONSE; empty means the gateway could not tell. */
 export function destinationOf(e: IAccessEvent): string {
@@ -51,6 +58,7 @@ export function createDataLeakageScorer(config: DataLeakageSettings): Scorer<Dat
   const global = new Set(config.allowedDestinations);
   const perAgent = new Map(Object.entries(config.allowedDestinationsByAgent).map(([k, v]) => [k, new Set(v)]));
   const policy: LeakagePolicy = { sensitive, global, perAgent };
+  const update = (state: DataLeakageState, e: IAccessEvent): StateUpdate<DataLeakageState> => updateDataLeakage(config, policy, state, e);
   return {
     name: DATA_LEAKAGE,
     keyOf: (e) => {
@@ -58,8 +66,10 @@ export function createDataLeakageScorer(config: DataLeakageSettings): Scorer<Dat
       const s = e.identity?.subject;
       return s ? leakageKey(s, destinationOf(e)) : undefined;
     },
-    init: () => EMPTY,
-    score: (state, e) => scoreDataLeakage(config, policy, state, e),
+    init: emptyLeakage,
+    update,
+    clone: cloneLeakage,
+    score: pureScore(cloneLeakage, update),
     evict: (state, now) => (state.last > 0 && now - state.last >= config.idleTtlMs ? undefined : state),
     sizeOf: (s) => 120 + 2 * 56 + 16 + s.recent.length * 8,
     serialize: serializeLeakage,
@@ -111,23 +121,34 @@ function deserializeLeakage(b: Buffer): DataLeakageState {
   return state;
 }
 
+/** The pure form of the leakage step (tests, tools): `state` is never modified. */
 export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePolicy, state: DataLeakageState, e: IAccessEvent): ScoreResult<DataLeakageState> {
-  if (e.phase !== Phase.RESPONSE || !e.response) return { state, findings: NO_FINDINGS };
-  const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
-  if (!a) return { state, findings: NO_FINDINGS };
-  const t = a.t;
+  const u = updateDataLeakage(config, policy, cloneLeakage(state), e);
+  return { state: u.changed ? u.state : state, findings: u.findings };
+}
+
+/** One RESPONSE applied to `state` in place. */
+export function updateDataLeakage(config: DataLeakageSettings, policy: LeakagePolicy, state: DataLeakageState, e: IAccessEvent): StateUpdate<DataLeakageState> {
+  if (e.phase !== Phase.RESPONSE || !e.response) return { state, changed: false, findings: NO_FINDINGS };
+  const t = admitInPlace(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
+  if (t === 0) return { state, changed: false, findings: NO_FINDINGS };
   const subject = e.identity?.subject ?? '';
   const destination = destinationOf(e);
   const bytes = Number(e.response.bytes ?? 0);
   let piiTotal = 0;
   let sensitiveHits = 0;
-  const sensitiveKinds: Record<string, number> = {};
-  for (const p of e.response.pii ?? []) {
-    const c = Number(p.count ?? 0);
-    piiTotal += c;
-    if (c > 0 && policy.sensitive.has(p.detector ?? '')) {
-      sensitiveHits += c;
-      sensitiveKinds[p.detector ?? ''] = (sensitiveKinds[p.detector ?? ''] ?? 0) + c;
+  // Built only when sensitive records are there (rare): the finding quotes them by kind.
+  let sensitiveKinds: Record<string, number> | undefined;
+  const pii = e.response.pii;
+  if (pii) {
+    for (const p of pii) {
+      const c = Number(p.count ?? 0);
+      piiTotal += c;
+      if (c > 0 && policy.sensitive.has(p.detector ?? '')) {
+        sensitiveHits += c;
+        sensitiveKinds ??= {};
+        sensitiveKinds[p.detector ?? ''] = (sensitiveKinds[p.detector ?? ''] ?? 0) + c;
+      }
     }
   }
   const xb = Math.log1p(bytes);
@@ -141,28 +162,21 @@ export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePol
 
   let severity: SeverityName | undefined;
   let score = 0;
-  const rules: string[] = [];
-  const details: Record<string, unknown> = { destination, bytes, pii_total: piiTotal, baseline_responses: state.n, new_destination: isNew, allowlist_enforced: enforced, allowlisted: listed };
   // "New destination" needs a destination: a response with none declared ('unknown') is
   // judged by the byte/PII baselines and the allowlist only, or every agent's first read
   // of PII would be critical.
   const declared = destination !== 'unknown';
-  if (sensitiveHits > 0 && !listed && ((isNew && declared) || enforced)) {
+  const critical = sensitiveHits > 0 && !listed && ((isNew && declared) || enforced);
+  if (critical) {
     severity = 'critical';
     score = Math.min(1, 0.95 + 0.05 * (1 - Math.exp(-sensitiveHits / 100)));
-    rules.push(isNew ? 'sensitive_to_new_destination' : 'sensitive_to_unlisted_destination');
-    details.sensitive_records = sensitiveKinds;
   }
+  let zb = 0;
+  let zp = 0;
   if (mature) {
-    const zb = (xb - state.bytes.mean) / Math.max(stdOf(state.bytes), config.minStd);
-    const zp = (xp - state.pii.mean) / Math.max(stdOf(state.pii), config.minStd);
-    details.bytes_z = zb;
-    details.pii_z = zp;
-    details.baseline_bytes = Math.expm1(state.bytes.mean);
-    details.baseline_pii = Math.expm1(state.pii.mean);
+    zb = (xb - state.bytes.mean) / Math.max(stdOf(state.bytes), config.minStd);
+    zp = (xp - state.pii.mean) / Math.max(stdOf(state.pii), config.minStd);
     const excess = Math.max((zb - config.bytesZThreshold) / config.bytesZThreshold, piiTotal > 0 ? (zp - config.piiZThreshold) / config.piiZThreshold : -1);
-    if (zb >= config.bytesZThreshold) rules.push('bytes_above_baseline');
-    if (piiTotal > 0 && zp >= config.piiZThreshold) rules.push('pii_above_baseline');
     if (excess >= 0 && severity === undefined) {
       severity = 'high';
       score = 0.7 + 0.25 * (1 - Math.exp(-excess));
@@ -171,19 +185,57 @@ export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePol
 
   const cooling = severity !== undefined && state.findingAt > 0 && t - state.findingAt < config.cooldownMs && severityRank(severity) <= state.findingRank;
   const raise = severity !== undefined && !cooling;
-  const next: DataLeakageState = {
-    n: Math.min(state.n + 1, 2 ** 31),
-    first: state.first === 0 ? t : Math.min(state.first, t),
-    last: a.last,
-    bytes: addMoment(state.bytes, xb, t, config.halfLifeMs),
-    pii: addMoment(state.pii, xp, t, config.halfLifeMs),
-    sensitive: sensitiveHits > 0 ? Math.min(state.sensitive + 1, 2 ** 31) : state.sensitive,
-    findingAt: raise ? t : state.findingAt,
-    findingRank: raise ? severityRank(severity as SeverityName) : state.findingRank,
-    recent: a.recent,
-  };
-  if (!raise || severity === undefined) return { state: next, findings: NO_FINDINGS };
+  // The finding quotes the baseline before this response: built before the state moves.
+  const finding = raise && severity !== undefined ? leakageFinding(config, state, e, { subject, destination, bytes, piiTotal, sensitiveHits, sensitiveKinds, isNew, enforced, listed, critical, mature, zb, zp, severity, score, t }) : undefined;
+  state.n = Math.min(state.n + 1, 2 ** 31);
+  state.first = state.first === 0 ? t : Math.min(state.first, t);
+  state.last = Math.max(state.last, t);
+  addMomentInPlace(state.bytes, xb, t, config.halfLifeMs);
+  addMomentInPlace(state.pii, xp, t, config.halfLifeMs);
+  if (sensitiveHits > 0) state.sensitive = Math.min(state.sensitive + 1, 2 ** 31);
+  if (raise) {
+    state.findingAt = t;
+    state.findingRank = severityRank(severity as SeverityName);
+  }
+  return { state, changed: true, findings: finding ? [finding] : NO_FINDINGS };
+}
 
+interface Judged {
+  subject: string;
+  destination: string;
+  bytes: number;
+  piiTotal: number;
+  sensitiveHits: number;
+  sensitiveKinds: Record<string, number> | undefined;
+  isNew: boolean;
+  enforced: boolean;
+  listed: boolean;
+  critical: boolean;
+  mature: boolean;
+  zb: number;
+  zp: number;
+  severity: SeverityName;
+  score: number;
+  t: number;
+}
+
+function leakageFinding(config: DataLeakageSettings, state: DataLeakageState, e: IAccessEvent, j: Judged): Finding {
+  const { subject, destination, bytes, piiTotal, sensitiveHits, isNew, severity, t } = j;
+  const sensitiveKinds = j.sensitiveKinds ?? {};
+  const rules: string[] = [];
+  const details: Record<string, unknown> = { destination, bytes, pii_total: piiTotal, baseline_responses: state.n, new_destination: isNew, allowlist_enforced: j.enforced, allowlisted: j.listed };
+  if (j.critical) {
+    rules.push(isNew ? 'sensitive_to_new_destination' : 'sensitive_to_unlisted_destination');
+    details.sensitive_records = sensitiveKinds;
+  }
+  if (j.mature) {
+    details.bytes_z = j.zb;
+    details.pii_z = j.zp;
+    details.baseline_bytes = Math.expm1(state.bytes.mean);
+    details.baseline_pii = Math.expm1(state.pii.mean);
+    if (j.zb >= config.bytesZThreshold) rules.push('bytes_above_baseline');
+    if (piiTotal > 0 && j.zp >= config.piiZThreshold) rules.push('pii_above_baseline');
+  }
   const finding: Finding = {
     detector: DATA_LEAKAGE,
     key: leakageKey(subject, destination),
@@ -194,7 +246,7 @@ export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePol
           (isNew ? `a destination new to it (${state.n} earlier responses).` : 'which is not on the allowlist.')
         : `Agent ${subject} received ${bytes} bytes with ${piiTotal} PII hits bound for ${destination}, far above that destination's baseline.`,
     severity,
-    score,
+    score: j.score,
     confidence: severity === 'critical' ? 0.9 : Math.min(1, state.n / (state.n + 20)),
     analytic: severity === 'critical' ? 'rule' : 'statistical',
     subject: { kind: 'identity', value: subject },
@@ -206,5 +258,5 @@ export function scoreDataLeakage(config: DataLeakageSettings, policy: LeakagePol
   if (severity === 'critical' && config.block && subject) {
     finding.block = { subject: { kind: 'identity', value: subject }, ttlMs: config.blockTtlMs, reason: `${DATA_LEAKAGE}: sensitive records to ${destination}` };
   }
-  return { state: next, findings: [finding] };
+  return finding;
 }

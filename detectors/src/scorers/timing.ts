@@ -1,10 +1,10 @@
 import type { TimingConfig } from '@portcullis/common';
 import { Phase, type IAccessEvent } from '@portcullis/proto';
-import { NO_FINDINGS, type AnalyticKind, type Finding, type ScoreResult, type Scorer, type SeverityName } from '../scorer.js';
-import { admit } from '../stats/admit.js';
+import { NO_FINDINGS, pureScore, type AnalyticKind, type Finding, type ScoreResult, type Scorer, type SeverityName, type StateUpdate } from '../scorer.js';
+import { admitInPlace } from '../stats/admit.js';
 import { parseCron, cronMatches, type Cron } from '../stats/cron.js';
 import { decayFactor, decayedExposure } from '../stats/decay.js';
-import { hashId, ringAdd, ringHas } from '../stats/event-ring.js';
+import { hashId, ringHas, ringPush } from '../stats/event-ring.js';
 import { poissonUpper } from '../stats/poisson.js';
 import { atLeast } from '../stats/severity.js';
 import { isLegacyJson, Reader, Writer } from '../stats/codec.js';
@@ -29,20 +29,20 @@ const BINS = 168;
 
 export interface TimingState {
   /** Newest REQUEST time. */
-  readonly last: number;
+  last: number;
   /** Hashed ids of recent sessions. */
-  readonly sessions: readonly number[];
+  sessions: number[];
   /** Decayed runs per local hour-of-week as of histAt; empty before the first run. */
-  readonly hist: readonly number[];
-  readonly histAt: number;
+  hist: number[];
+  histAt: number;
   /** Runs counted (maturity) and the time of the first. */
-  readonly runs: number;
-  readonly first: number;
+  runs: number;
+  first: number;
   /** The local hour the rate window covers (UTC ms of its start), runs in it, and whether it has raised a burst. */
-  readonly winStart: number;
-  readonly winRuns: number;
-  readonly burstRaised: boolean;
-  readonly recent: readonly number[];
+  winStart: number;
+  winRuns: number;
+  burstRaised: boolean;
+  recent: number[];
 }
 
 export type TimingSettings = Omit<TimingConfig, 'enabled'>;
@@ -53,7 +53,14 @@ export interface AgentPlan {
   readonly toleranceMs: number;
 }
 
-const EMPTY: TimingState = { last: 0, sessions: [], hist: [], histAt: 0, runs: 0, first: 0, winStart: 0, winRuns: 0, burstRaised: false, recent: [] };
+function emptyTiming(): TimingState {
+  return { last: 0, sessions: [], hist: [], histAt: 0, runs: 0, first: 0, winStart: 0, winRuns: 0, burstRaised: false, recent: [] };
+}
+
+/** Every array copied: update() edits them in place. */
+export function cloneTiming(s: TimingState): TimingState {
+  return { last: s.last, sessions: s.sessions.slice(), hist: s.hist.slice(), histAt: s.histAt, runs: s.runs, first: s.first, winStart: s.winStart, winRuns: s.winRuns, burstRaised: s.burstRaised, recent: s.recent.slice() };
+}
 
 /** Builds the scorer; throws on a bad cron expression or time zone, naming the config key. */
 export function createTimingScorer(config: TimingSettings): Scorer<TimingState> {
@@ -81,6 +88,7 @@ export function createTimingScorer(config: TimingSettings): Scorer<TimingState> 
   }
   const fallback: AgentPlan = { zone: config.defaultTimeZone, crons: [], toleranceMs: 0 };
   const planOf = (subject: string): AgentPlan => plans.get(subject) ?? fallback;
+  const update = (state: TimingState, e: IAccessEvent): StateUpdate<TimingState> => updateTiming(config, planOf(e.identity?.subject ?? ''), state, e);
   return {
     name: TIMING,
     keyOf: (e) => {
@@ -88,8 +96,10 @@ export function createTimingScorer(config: TimingSettings): Scorer<TimingState> 
       const s = e.identity?.subject;
       return s ? s : undefined;
     },
-    init: () => EMPTY,
-    score: (state, e) => scoreTiming(config, planOf(e.identity?.subject ?? ''), state, e),
+    init: emptyTiming,
+    update,
+    clone: cloneTiming,
+    score: pureScore(cloneTiming, update),
     evict: (state, now) => (state.last > 0 && now - state.last >= config.idleTtlMs ? undefined : state),
     sizeOf: (s) => 152 + 16 + s.hist.length * 8 + 16 + s.sessions.length * 8 + 16 + s.recent.length * 8,
     serialize: serializeTiming,
@@ -97,18 +107,29 @@ export function createTimingScorer(config: TimingSettings): Scorer<TimingState> 
   };
 }
 
+/** The pure form of the timing step (tests, tools): `state` is never modified. */
 export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: TimingState, e: IAccessEvent): ScoreResult<TimingState> {
-  if (e.phase !== Phase.REQUEST) return { state, findings: NO_FINDINGS };
-  const a = admit(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
-  if (!a) return { state, findings: NO_FINDINGS };
-  const t = a.t;
+  const u = updateTiming(config, plan, cloneTiming(state), e);
+  return { state: u.changed ? u.state : state, findings: u.findings };
+}
+
+const UNCHANGED = (state: TimingState): StateUpdate<TimingState> => ({ state, changed: false, findings: NO_FINDINGS });
+
+/** One REQUEST applied to `state` in place. */
+export function updateTiming(config: TimingSettings, plan: AgentPlan, state: TimingState, e: IAccessEvent): StateUpdate<TimingState> {
+  if (e.phase !== Phase.REQUEST) return UNCHANGED(state);
+  const t = admitInPlace(e, state.last, state.recent, config.maxLatenessMs, config.dedupeWindow);
+  if (t === 0) return UNCHANGED(state);
   const session = hashId(e.sessionId ?? '');
   const newSession = !ringHas(state.sessions, session);
-  const sessions = newSession ? ringAdd(state.sessions, session, config.maxRecentSessions) : state.sessions;
+  if (newSession) ringPush(state.sessions, session, config.maxRecentSessions);
   // A late REQUEST falls inside activity already seen: it cannot start a run.
-  if (t < state.last) return { state: { ...state, sessions, recent: a.recent }, findings: NO_FINDINGS };
+  if (t < state.last) return { state, changed: true, findings: NO_FINDINGS };
   const isRun = state.last === 0 || newSession || t - state.last >= config.idleGapMs;
-  if (!isRun) return { state: { ...state, last: t, sessions, recent: a.recent }, findings: NO_FINDINGS };
+  if (!isRun) {
+    state.last = t;
+    return { state, changed: true, findings: NO_FINDINGS };
+  }
 
   const offset = zoneOffset(plan.zone, t);
   const local = t + offset;
@@ -123,24 +144,24 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
   const winRuns = sameWindow ? state.winRuns + 1 : 1;
   let burstRaised = sameWindow && state.burstRaised;
 
-  const signals: Signal[] = [];
+  // Signals are rare: the list is allocated only for the first one.
+  let signals: Signal[] | undefined;
   // Evidence, gathered as it is computed; the details object (and its ISO local time) is built only for a finding.
   let hourProbability: number | undefined;
   let burst: Record<string, number> | undefined;
   let silence: Record<string, number> | undefined;
 
   if (plan.crons.length > 0) {
-    if (!onSchedule(plan, t)) signals.push({ rule: 'off_schedule', score: 0.85, severity: 'high', analytic: 'rule' });
+    if (!onSchedule(plan, t)) (signals ??= []).push({ rule: 'off_schedule', score: 0.85, severity: 'high', analytic: 'rule' });
   } else if (mature) {
     let total = 0;
     for (const c of hist) total += c;
     const p = (hist[bin] as number) / (total + BINS * config.histogramPrior) + config.histogramPrior / (total + BINS * config.histogramPrior);
     hourProbability = p;
-    if (p < config.oddHourProbability) signals.push({ rule: 'odd_hour', score: 0.6 + 0.4 * (1 - p / config.oddHourProbability), severity: 'medium', analytic: 'statistical' });
+    if (p < config.oddHourProbability) (signals ??= []).push({ rule: 'odd_hour', score: 0.6 + 0.4 * (1 - p / config.oddHourProbability), severity: 'medium', analytic: 'statistical' });
   }
 
   if (mature && weeks > 0) {
-    const rate = (b: number): number => ((hist[b] as number) * d + config.histogramPrior) / weeks;
     if (winRuns >= config.burstMinRuns && !burstRaised) {
       // The window's earlier runs are already in the histogram: leave them out of the rate
       // they are tested against, or a burst would raise its own expectation.
@@ -149,42 +170,40 @@ export function scoreTiming(config: TimingSettings, plan: AgentPlan, state: Timi
       if (p < config.poissonAlpha) {
         burstRaised = true;
         burst = { runs_this_hour: winRuns, expected: mu, p_value: p };
-        signals.push({ rule: 'burst', score: Math.min(1, 0.7 + 0.03 * -Math.log10(p / config.poissonAlpha)), severity: p < config.poissonAlpha / 100 ? 'high' : 'medium', analytic: 'statistical' });
+        (signals ??= []).push({ rule: 'burst', score: Math.min(1, 0.7 + 0.03 * -Math.log10(p / config.poissonAlpha)), severity: p < config.poissonAlpha / 100 ? 'high' : 'medium', analytic: 'statistical' });
       }
     }
     if (state.last > 0 && t - state.last >= config.idleGapMs) {
+      const rate = (b: number): number => ((hist[b] as number) * d + config.histogramPrior) / weeks;
       const mu = expectedRuns(rate, state.last + offset, local);
       const p = Math.exp(-mu);
       if (p < config.poissonAlpha) {
         silence = { silent_ms: t - state.last, expected_runs: mu, p_value: p };
-        signals.push({ rule: 'silence', score: 0.6, severity: 'medium', analytic: 'statistical' });
+        (signals ??= []).push({ rule: 'silence', score: 0.6, severity: 'medium', analytic: 'statistical' });
       }
     }
   }
 
-  // A plain array, filled in one pass: cheaper to allocate than a Float64Array of 168 (off-heap backing store).
-  const nextHist = new Array<number>(BINS);
-  for (let i = 0; i < BINS; i++) nextHist[i] = (hist[i] as number) * d;
-  nextHist[bin] = (nextHist[bin] as number) + 1;
-  const next: TimingState = {
-    last: t,
-    sessions,
-    hist: nextHist,
-    histAt: t,
-    runs: Math.min(state.runs + 1, 2 ** 31),
-    first: state.first === 0 ? t : state.first,
-    winStart,
-    winRuns,
-    burstRaised,
-    recent: a.recent,
-  };
-  if (signals.length === 0) return { state: next, findings: NO_FINDINGS };
+  // The finding quotes the state before this run; everything is read, so the state can now move.
+  const before = signals ? { runs: state.runs, last: state.last } : undefined;
+  if (state.hist.length === 0) state.hist = new Array<number>(BINS).fill(0);
+  const h = state.hist;
+  for (let i = 0; i < BINS; i++) h[i] = (h[i] as number) * d;
+  h[bin] = (h[bin] as number) + 1;
+  state.last = t;
+  state.histAt = t;
+  state.runs = Math.min(state.runs + 1, 2 ** 31);
+  if (state.first === 0) state.first = t;
+  state.winStart = winStart;
+  state.winRuns = winRuns;
+  state.burstRaised = burstRaised;
+  if (!signals || !before) return { state, changed: true, findings: NO_FINDINGS };
   const details: Record<string, unknown> = { time_zone: plan.zone, local_time: new Date(local).toISOString().slice(0, 16), hour_of_week: bin };
   if (plan.crons.length > 0) details.schedule = plan.crons.map((c) => c.source);
   if (hourProbability !== undefined) details.hour_probability = hourProbability;
   if (burst) details.burst = burst;
   if (silence) details.silence = silence;
-  return { state: next, findings: [findingOf(config, signals, e, t, state, details)] };
+  return { state, changed: true, findings: [findingOf(config, signals, e, t, before, details)] };
 }
 
 interface Signal {
@@ -304,7 +323,7 @@ function expectedRuns(rate: (bin: number) => number, fromLocal: number, toLocal:
   return mu;
 }
 
-function findingOf(config: TimingSettings, signals: Signal[], e: IAccessEvent, t: number, before: TimingState, details: Record<string, unknown>): Finding {
+function findingOf(config: TimingSettings, signals: Signal[], e: IAccessEvent, t: number, before: { runs: number; last: number }, details: Record<string, unknown>): Finding {
   const top = signals.reduce((a, b) => (b.score > a.score ? b : a));
   const subject = e.identity?.subject ?? '';
   const rules = signals.map((s) => s.rule);

@@ -33,3 +33,19 @@ export function appendCapped<T>(xs: readonly T[], x: T, capacity: number): T[] {
   next[keep] = x;
   return next;
 }
+
+/** In place: appends `x` to `xs` and drops the oldest beyond `capacity` (same contents as appendCapped). */
+export function pushCapped<T>(xs: T[], x: T, capacity: number): void {
+  if (xs.length >= capacity) {
+    const drop = xs.length - capacity + 1;
+    if (drop === 1) xs.shift();
+    else xs.splice(0, drop);
+  }
+  xs.push(x);
+}
+
+/** In place: ringAdd on a ring the caller owns. */
+export function ringPush(ring: number[], h: number, capacity: number): void {
+  if (capacity <= 0) ring.length = 0;
+  else pushCapped(ring, h, capacity);
+}

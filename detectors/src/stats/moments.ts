@@ -6,19 +6,26 @@ import { decayFactor } from './decay.js';
  * state. `w` is the decayed weight of the observations behind the estimate.
  */
 export interface Moments {
-  readonly w: number;
-  readonly mean: number;
+  w: number;
+  mean: number;
   /** Decayed sum of squared deviations; variance = s / w. */
-  readonly s: number;
+  s: number;
   /** Event time the weights refer to. */
-  readonly at: number;
+  at: number;
 }
 
-export const NO_MOMENTS: Moments = { w: 0, mean: 0, s: 0, at: 0 };
+/** Shared and frozen: copy it before updating in place. */
+export const NO_MOMENTS: Readonly<Moments> = Object.freeze({ w: 0, mean: 0, s: 0, at: 0 });
 
-/** Adds x observed at t. A late x (t < at) enters with its own decayed weight; the reference time never moves back. */
-export function addMoment(m: Moments, x: number, t: number, halfLifeMs: number): Moments {
-  if (m.w === 0) return { w: 1, mean: x, s: 0, at: t };
+/** Adds x observed at t, into `m` itself. A late x (t < at) enters with its own decayed weight; the reference time never moves back. */
+export function addMomentInPlace(m: Moments, x: number, t: number, halfLifeMs: number): void {
+  if (m.w === 0) {
+    m.w = 1;
+    m.mean = x;
+    m.s = 0;
+    m.at = t;
+    return;
+  }
   let w0 = m.w;
   let s0 = m.s;
   let wx = 1;
@@ -34,9 +41,12 @@ export function addMoment(m: Moments, x: number, t: number, halfLifeMs: number):
   const w = w0 + wx;
   const mean = m.mean + (wx / w) * (x - m.mean);
   const s = s0 + wx * (x - m.mean) * (x - mean);
-  return { w, mean, s, at };
+  m.w = w;
+  m.mean = mean;
+  m.s = s;
+  m.at = at;
 }
 
-export function stdOf(m: Moments): number {
+export function stdOf(m: Readonly<Moments>): number {
   return m.w > 0 ? Math.sqrt(Math.max(0, m.s / m.w)) : 0;
 }
