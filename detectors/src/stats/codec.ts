@@ -10,15 +10,38 @@
  */
 export const BINARY_V1 = 0x01;
 
-let scratch = Buffer.allocUnsafe(64 * 1024);
+/**
+ * Writers fill a shared arena and hand out views of it: one allocation per chunk rather
+ * than a pooled allocation plus a copy per state. A view is never written again once
+ * handed out (the arena only moves forward; a full chunk is left to the views that
+ * still hold it), so the bytes stay valid for as long as the caller keeps them. One
+ * Writer at a time: serializers are synchronous and never nest.
+ */
+const CHUNK = 256 * 1024;
+
+interface Arena {
+  readonly buf: Buffer;
+  readonly view: DataView;
+  pos: number;
+}
+
+function newArena(size: number): Arena {
+  const buf = Buffer.allocUnsafeSlow(size);
+  return { buf, view: new DataView(buf.buffer, buf.byteOffset, buf.byteLength), pos: 0 };
+}
+
+let arena = newArena(CHUNK);
 
 export function isLegacyJson(b: Buffer): boolean {
   return b.length > 0 && b[0] === 0x5b;
 }
 
 export class Writer {
-  private pos = 0;
-  private buf = scratch;
+  private a = arena;
+  private buf = arena.buf;
+  private view = arena.view;
+  private start = arena.pos;
+  private pos = arena.pos;
 
   constructor() {
     this.u8(BINARY_V1);
@@ -26,12 +49,16 @@ export class Writer {
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-    scratch = next;
+    // Move what this writer has so far to a fresh chunk big enough for it and more.
+    const len = this.pos - this.start;
+    const next = newArena(Math.max(CHUNK, 2 * (len + n)));
+    this.buf.copy(next.buf, 0, this.start, this.pos);
+    arena = next;
+    this.a = next;
+    this.buf = next.buf;
+    this.view = next.view;
+    this.start = 0;
+    this.pos = len;
   }
 
   u8(v: number): this {
@@ -53,26 +80,37 @@ export class Writer {
 
   f64(v: number): this {
     this.ensure(8);
-    this.buf.writeDoubleLE(v, this.pos);
+    this.view.setFloat64(this.pos, v, true);
     this.pos += 8;
     return this;
   }
 
   u32(v: number): this {
     this.ensure(4);
-    this.buf.writeUInt32LE(v >>> 0, this.pos);
+    this.view.setUint32(this.pos, v >>> 0, true);
     this.pos += 4;
     return this;
   }
 
   str(s: string): this {
-    // Latin-1-only strings (the usual ids and names) are as long in UTF-8 as in chars.
     const max = s.length * 3;
     this.ensure(max + 5);
-    if (max < 0x80 * 3 && isAscii(s)) {
-      this.buf[this.pos++] = s.length;
-      for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
-      return this;
+    // ASCII strings under 128 chars (the usual ids and names): length byte and chars in one
+    // pass; the first non-ASCII char falls back to the general path over the same bytes.
+    if (s.length < 0x80) {
+      const buf = this.buf;
+      let pos = this.pos + 1;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[pos++] = c;
+      }
+      if (i === s.length) {
+        buf[this.pos] = s.length;
+        this.pos = pos;
+        return this;
+      }
     }
     const n = Buffer.byteLength(s, 'utf8');
     this.uint(n);
@@ -85,14 +123,10 @@ export class Writer {
   u32s(xs: ArrayLike<number>): this {
     this.uint(xs.length);
     this.ensure(xs.length * 4);
-    const buf = this.buf;
+    const view = this.view;
     let pos = this.pos;
     for (let i = 0; i < xs.length; i++) {
-      const v = (xs[i] as number) >>> 0;
-      buf[pos] = v & 0xff;
-      buf[pos + 1] = (v >>> 8) & 0xff;
-      buf[pos + 2] = (v >>> 16) & 0xff;
-      buf[pos + 3] = v >>> 24;
+      view.setUint32(pos, (xs[i] as number) >>> 0, true);
       pos += 4;
     }
     this.pos = pos;
@@ -102,24 +136,22 @@ export class Writer {
   f64s(xs: ArrayLike<number>): this {
     this.uint(xs.length);
     this.ensure(xs.length * 8);
+    const view = this.view;
+    let pos = this.pos;
     for (let i = 0; i < xs.length; i++) {
-      this.buf.writeDoubleLE(xs[i] as number, this.pos);
-      this.pos += 8;
+      view.setFloat64(pos, xs[i] as number, true);
+      pos += 8;
     }
+    this.pos = pos;
     return this;
   }
 
-  /** A copy of the bytes written, owned by the caller. */
+  /** The bytes written: a view of the arena, never written again (see above). */
   finish(): Buffer {
-    const out = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(out, 0, 0, this.pos);
+    const out = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.start, this.pos - this.start);
+    if (this.a === arena) arena.pos = this.pos;
     return out;
   }
-}
-
-function isAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
-  return true;
 }
 
 export class Reader {
