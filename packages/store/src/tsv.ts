@@ -57,7 +57,7 @@ const QUOTED_SPECIAL_ALL = /[\\'\t\n\r\0]/g;
 const ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', "'": "\\'", '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
 const escapeChar = (c: string): string => ESCAPES[c] ?? c;
 
-/** A string as a TabSeparated field. */
+/** A string as a TabSeparated field (what encodeTsv writes for a string column). */
 export function escapeTsv(s: string): string {
   return TSV_SPECIAL.test(s) ? s.replace(TSV_SPECIAL_ALL, escapeChar) : s;
 }
@@ -72,16 +72,16 @@ function numberText(n: number): string {
   return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';
 }
 
+// DateTime64(3)'s range. A time outside it (a producer's bad clock) is stored at the
+// nearest end rather than failing its whole batch on every retry.
+const MIN_TIME = Date.UTC(1900, 0, 1);
+const MAX_TIME = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
+
 // Rows of one batch are mostly within a few seconds of each other: the date and time up
 // to the second are formatted once per distinct second.
 let cachedSecond = Number.NaN;
 let cachedPrefix = '';
 const MS_DIGITS = Array.from({ length: 1000 }, (_, i) => `.${String(i).padStart(3, '0')}`);
-
-// DateTime64(3)'s range. A time outside it (a producer's bad clock) is stored at the
-// nearest end rather than failing its whole batch on every retry.
-const MIN_TIME = Date.UTC(1900, 0, 1);
-const MAX_TIME = Date.UTC(2299, 11, 31, 23, 59, 59, 999);
 
 /** ms since epoch → `YYYY-MM-DD hh:mm:ss.sss` (UTC); a fractional ms is rounded, NaN is 0, the range clamped. */
 export function timeText(ms: number): string {
@@ -92,47 +92,118 @@ export function timeText(ms: number): string {
     cachedPrefix = `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
     cachedSecond = second;
   }
-  return cachedPrefix + MS_DIGITS[t - second * 1000];
+  return cachedPrefix + (MS_DIGITS[t - second * 1000] as string);
 }
 
-function stringsText(v: readonly string[]): string {
-  if (v.length === 0) return '[]';
-  let s = '[' + quoteTsv(v[0] as string);
-  for (let i = 1; i < v.length; i++) s += ',' + quoteTsv(v[i] as string);
-  return s + ']';
-}
+const TAB = 9;
+const NEWLINE = 10;
+const CR = 13;
+const BACKSLASH = 92;
+const QUOTE = 39;
 
-function boolsText(v: readonly boolean[]): string {
-  if (v.length === 0) return '[]';
-  let s = v[0] ? '[true' : '[false';
-  for (let i = 1; i < v.length; i++) s += v[i] ? ',true' : ',false';
-  return s + ']';
-}
+/**
+ * Appends bytes to one growing Buffer: strings go in by a char loop that escapes as it
+ * copies (ASCII, the common case) and by Buffer#utf8Write from the first non-ASCII
+ * character on, so a batch leaves no string garbage behind.
+ */
+class TsvWriter {
+  buf: Buffer;
+  pos = 0;
 
-function countsText(v: Readonly<Record<string, number>>): string {
-  let s = '{';
-  for (const k in v) s += (s.length > 1 ? ',' : '') + quoteTsv(k) + ':' + numberText(v[k] as number);
-  return s + '}';
-}
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(Math.max(capacity, 4096));
+  }
 
-function fieldText(kind: ColumnKind, v: unknown): string {
-  switch (kind) {
-    case 'string':
-      return escapeTsv(v as string);
-    case 'number':
-      return numberText(v as number);
-    case 'bool':
-      return v ? 'true' : 'false';
-    case 'time':
-      return timeText(v as number);
-    case 'nullableTime':
-      return v === null || v === undefined ? '\\N' : timeText(v as number);
-    case 'strings':
-      return stringsText(v as readonly string[]);
-    case 'bools':
-      return boolsText(v as readonly boolean[]);
-    case 'counts':
-      return countsText(v as Readonly<Record<string, number>>);
+  private reserve(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Text known to need no escaping and to be ASCII (numbers, times, keywords). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.reserve(n);
+    const buf = this.buf;
+    let pos = this.pos;
+    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
+    this.pos = pos;
+  }
+
+  /** `s` escaped: TSV escapes, plus `\'` when `quoted` (a literal inside an array or map). */
+  text(s: string, quoted: boolean): void {
+    const n = s.length;
+    // Worst case: every UTF-16 unit takes 3 bytes, or 2 when escaped.
+    this.reserve(3 * n + 2);
+    const buf = this.buf;
+    let pos = this.pos;
+    if (quoted) buf[pos++] = QUOTE;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        // The rest by the UTF-8 encoder (lone surrogates become U+FFFD), escaped first if needed.
+        const rest = s.slice(i);
+        pos += buf.write(quoted ? (QUOTED_SPECIAL.test(rest) ? rest.replace(QUOTED_SPECIAL_ALL, escapeChar) : rest) : escapeTsv(rest), pos, 'utf8');
+        break;
+      }
+      if (c === BACKSLASH || c === TAB || c === NEWLINE || c === CR || c === 0 || (quoted && c === QUOTE)) {
+        buf[pos++] = BACKSLASH;
+        buf[pos++] = c === TAB ? 116 /* t */ : c === NEWLINE ? 110 /* n */ : c === CR ? 114 /* r */ : c === 0 ? 48 /* 0 */ : c;
+      } else {
+        buf[pos++] = c;
+      }
+    }
+    if (quoted) buf[pos++] = QUOTE;
+    this.pos = pos;
+  }
+
+  field(kind: ColumnKind, v: unknown): void {
+    switch (kind) {
+      case 'string':
+        return this.text(v as string, false);
+      case 'number':
+        return this.ascii(numberText(v as number));
+      case 'bool':
+        return this.ascii(v ? 'true' : 'false');
+      case 'time':
+        return this.ascii(timeText(v as number));
+      case 'nullableTime':
+        return this.ascii(v === null || v === undefined ? '\\N' : timeText(v as number));
+      case 'strings': {
+        const a = v as readonly string[];
+        this.byte(0x5b); // [
+        for (let i = 0; i < a.length; i++) {
+          if (i > 0) this.byte(0x2c); // ,
+          this.text(a[i] as string, true);
+        }
+        return this.byte(0x5d); // ]
+      }
+      case 'bools': {
+        const a = v as readonly boolean[];
+        this.byte(0x5b);
+        for (let i = 0; i < a.length; i++) this.ascii(i > 0 ? (a[i] ? ',true' : ',false') : a[i] ? 'true' : 'false');
+        return this.byte(0x5d);
+      }
+      case 'counts': {
+        const m = v as Readonly<Record<string, number>>;
+        let first = true;
+        this.byte(0x7b); // {
+        for (const k in m) {
+          if (!first) this.byte(0x2c);
+          first = false;
+          this.text(k, true);
+          this.byte(0x3a); // :
+          this.ascii(numberText(m[k] as number));
+        }
+        return this.byte(0x7d); // }
+      }
+    }
   }
 }
 
@@ -164,31 +235,30 @@ function isDefault(kind: ColumnKind, v: unknown): boolean {
  * INSERT stores exactly what sending them would, and the engine parses fewer fields.
  */
 export function columnsInUse(columns: readonly TsvColumn[], rows: readonly object[]): readonly TsvColumn[] {
-  const used = columns.filter((c) => rows.some((r) => !isDefault(c.kind, (r as Record<string, unknown>)[c.name])));
+  const used: TsvColumn[] = [];
+  for (const c of columns) {
+    for (let i = 0; i < rows.length; i++) {
+      if (!isDefault(c.kind, (rows[i] as Record<string, unknown>)[c.name])) {
+        used.push(c);
+        break;
+      }
+    }
+  }
   return used.length > 0 ? used : columns.slice(0, 1);
 }
 
-// Strings are flushed to bytes every so often: a batch of large payloads must not hit
-// V8's string length limit, and a shallow rope flattens faster.
-const FLUSH_CHARS = 1 << 20;
-
 /** `rows` as one TabSeparated payload with the fields of `columns`, in order, one line per row. */
 export function encodeTsv(columns: readonly TsvColumn[], rows: readonly object[]): Buffer {
-  const parts: Buffer[] = [];
+  const w = new TsvWriter(rows.length * columns.length * 8);
   const n = columns.length;
-  let out = '';
   for (const row of rows) {
     const r = row as Record<string, unknown>;
     for (let i = 0; i < n; i++) {
       const c = columns[i] as TsvColumn;
-      out += (i === 0 ? '' : '\t') + fieldText(c.kind, r[c.name]);
+      if (i > 0) w.byte(TAB);
+      w.field(c.kind, r[c.name]);
     }
-    out += '\n';
-    if (out.length > FLUSH_CHARS) {
-      parts.push(Buffer.from(out, 'utf8'));
-      out = '';
-    }
+    w.byte(NEWLINE);
   }
-  if (out.length > 0) parts.push(Buffer.from(out, 'utf8'));
-  return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  return w.buf.subarray(0, w.pos);
 }
