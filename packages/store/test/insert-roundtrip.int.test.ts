@@ -134,10 +134,17 @@ describe('insert round trip on chdb', () => {
     const defaults = await query<{ table: string; name: string; default_kind: string; default_expression: string }>(
       client,
       `SELECT table, name, default_kind, default_expression FROM system.columns
-       WHERE database = {db:String} AND table IN ('events', 'alerts', 'decisions', 'approvals', 'changes') AND default_kind != ''`,
+       WHERE database = {db:String} AND table IN ('events', 'events_ingest', 'alerts', 'decisions', 'approvals', 'changes') AND default_kind != ''`,
       { db },
     );
     expect(defaults.filter((d) => !(d.default_kind === 'DEFAULT' && d.default_expression === 'false'))).toEqual([]);
+  });
+
+  it('takes events through events_ingest, which has every events column in its plain type', async () => {
+    const columns = async (table: string) =>
+      query<{ name: string; type: string }>(client, 'SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {table:String} ORDER BY position', { db, table });
+    const plainType = (t: string) => t.replace(/LowCardinality\((\w+)\)/g, '$1');
+    expect(await columns('events_ingest')).toEqual((await columns('events')).map((c) => ({ name: c.name, type: plainType(c.type) })));
   });
 
   it('stores every events column of hostile values exactly, with and without drift payloads in one batch', async () => {

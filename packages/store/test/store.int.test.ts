@@ -48,7 +48,7 @@ describe('migrate on chdb', () => {
     expect(second).toEqual({ applied: [], version: first.version });
     expect(await appliedVersions(client, db)).toEqual(migrations.map((m) => m.version));
     const tables = await query<{ name: string }>(client, 'SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name', { db });
-    expect(tables.map((t) => t.name)).toEqual(['agent_hourly', 'agent_hourly_mv', 'alerts', 'approvals', 'changes', 'decisions', 'events', 'schema_migrations', 'sessions', 'sessions_mv']);
+    expect(tables.map((t) => t.name)).toEqual(['agent_hourly', 'agent_hourly_mv', 'alerts', 'approvals', 'changes', 'decisions', 'events', 'events_ingest', 'events_ingest_mv', 'schema_migrations', 'sessions', 'sessions_mv']);
   });
 
   it('brings a store of the first schema up to date, keeping its rows (their MANIFEST payload reads as absent)', async () => {
