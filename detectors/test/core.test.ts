@@ -136,6 +136,20 @@ describe('detector core', () => {
     expect(retried.alerts).toHaveLength(1);
   });
 
+  it('rolls the event-id ring back with its batch, also when the batch wrapped it', () => {
+    const core = newCore({ recentEventIds: 8 });
+    core.process(0, events(fromA(20)));
+    const batch = events(fromA(12).map((s, i) => ({ ...s, time: T0 + (30 + i) * MINUTE, eventId: `evt-r${i}` })));
+    const failed = core.process(0, batch);
+    failed.rollback();
+    const retried = core.process(0, batch);
+    expect([retried.events, retried.duplicates]).toEqual([12, 0]);
+    expect(retried.changelog.get('runtime')).toEqual(failed.changelog.get('runtime'));
+    // The ring still holds the retried batch's ids: a second copy of one at a later offset is dropped.
+    const again = core.process(0, events([{ ...fromA(1)[0], time: T0 + 50 * MINUTE, eventId: 'evt-r11' }]));
+    expect([again.events, again.duplicates]).toEqual([0, 1]);
+  });
+
   it('bounds entities per partition, tombstoning the least recently updated', () => {
     const core = newCore({ maxKeysPerPartition: 3 });
     const out = core.process(0, events(['c1', 'c2', 'c3', 'c4', 'c5'].map((c, i) => ({ credentialId: c, time: T0 + i }))));

@@ -6,7 +6,7 @@ import { subjectString, type Finding, type Scorer, type StateUpdate } from '../s
 import type { RiskAggregator, RiskState, RiskUpdate } from '../scorers/risk-aggregation.js';
 import { offsetKey, parseChangelogKey, recentAlertsKey, runtimeKey, stateKey } from './changelog-keys.js';
 import { EntityStore, type Dirty, type Entry } from './entity-store.js';
-import { EventIdRing, eventIdHash } from './event-id-ring.js';
+import { EventIdRing, eventIdHash, type RingMark } from './event-id-ring.js';
 import { GatewayClock } from './gateway-clock.js';
 import { RecentIds } from './recent-ids.js';
 import { decodeRuntimeRecord, encodeRuntimeRecord } from './runtime-record.js';
@@ -166,7 +166,8 @@ interface Undo {
   readonly clock: ReturnType<GatewayClock['snapshot']>;
   readonly lastSweep: number;
   readonly eventsSinceSweep: number;
-  seen: EventIdRing | undefined;
+  /** The event-id ring's undo mark, taken on the batch's first use of the ring. */
+  seen: RingMark | undefined;
   blocks: Map<string, number> | undefined;
 }
 
@@ -427,7 +428,7 @@ export class DetectorCore {
       }
       const e = decoded;
       if (offset > p.seen.upTo && this.options.recentEventIds > 0) {
-        if (!ctx.undo.seen) ctx.undo.seen = p.seen.clone();
+        if (!ctx.undo.seen) ctx.undo.seen = p.seen.mark();
         ctx.runtimeDirty = true;
         p.seen.upTo = offset;
         const h = eventIdHash(e.eventId);
@@ -645,7 +646,8 @@ export class DetectorCore {
     p.clock.restoreSnapshot(undo.clock);
     p.lastSweep = undo.lastSweep;
     p.eventsSinceSweep = undo.eventsSinceSweep;
-    if (undo.seen) p.seen = undo.seen;
+    // A no-op if restore() has since replaced the ring: the restored one is then current.
+    if (undo.seen) undo.seen.ring.undo(undo.seen);
     if (undo.blocks) p.blocks = undo.blocks;
   }
 

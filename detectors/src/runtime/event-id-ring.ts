@@ -8,12 +8,18 @@
  * safe to restore from a changelog that is ahead of another store's changelog: a record
  * at or below `upTo` is a re-delivery, which the per-store applied offsets judge instead,
  * so the ring only judges records past it.
+ *
+ * Rollback is an undo log, not a copy: `mark()` at a batch's first use starts a log of
+ * what each `add` overwrote, and `undo(mark)` walks it back, so a batch that adds k ids
+ * pays O(k) to be undoable instead of copying the whole ring and its set.
  */
 export class EventIdRing {
   private readonly ring: Float64Array;
   private readonly set = new Set<number>();
   private head = 0;
   private size = 0;
+  /** Per `add` since the last mark: the hash it evicted, or NaN when the ring was not full. */
+  private log: number[] | undefined;
 
   constructor(
     readonly capacity: number,
@@ -28,11 +34,42 @@ export class EventIdRing {
 
   add(h: number): void {
     if (this.capacity <= 0 || this.set.has(h)) return;
-    if (this.size === this.capacity) this.set.delete(this.ring[this.head] as number);
-    else this.size += 1;
+    if (this.size === this.capacity) {
+      const evicted = this.ring[this.head] as number;
+      this.set.delete(evicted);
+      this.log?.push(evicted);
+    } else {
+      this.size += 1;
+      this.log?.push(NaN);
+    }
     this.ring[this.head] = h;
     this.set.add(h);
     this.head = (this.head + 1) % this.capacity;
+  }
+
+  /** Starts a new undo log (dropping the previous one): what `undo` returns the ring to. */
+  mark(): RingMark {
+    this.log = [];
+    return { ring: this, log: this.log, upTo: this.upTo };
+  }
+
+  /** Puts the ring back as it was at `m`, if `m` is its latest mark (false otherwise: nothing is done). */
+  undo(m: RingMark): boolean {
+    if (m.ring !== this || m.log !== this.log) return false;
+    const log = m.log;
+    for (let i = log.length - 1; i >= 0; i--) {
+      this.head = (this.head - 1 + this.capacity) % this.capacity;
+      this.set.delete(this.ring[this.head] as number);
+      const evicted = log[i] as number;
+      if (Number.isNaN(evicted)) this.size -= 1;
+      else {
+        this.ring[this.head] = evicted;
+        this.set.add(evicted);
+      }
+    }
+    this.log = undefined;
+    this.upTo = m.upTo;
+    return true;
   }
 
   clone(): EventIdRing {
@@ -46,9 +83,18 @@ export class EventIdRing {
 
   /** `[upTo: f64][hash: f64]*`, oldest first. */
   serialize(): Buffer {
+    const start = this.size < this.capacity ? 0 : this.head;
+    if (LITTLE_ENDIAN) {
+      // The Float64Array's own bytes are the LE layout: two block copies instead of a write per id.
+      const f = new Float64Array(1 + this.size);
+      f[0] = this.upTo;
+      const firstRun = Math.min(this.size, this.capacity - start);
+      f.set(this.ring.subarray(start, start + firstRun), 1);
+      if (firstRun < this.size) f.set(this.ring.subarray(0, this.size - firstRun), 1 + firstRun);
+      return Buffer.from(f.buffer, f.byteOffset, f.byteLength);
+    }
     const out = Buffer.allocUnsafe(8 + this.size * 8);
     out.writeDoubleLE(this.upTo, 0);
-    const start = this.size < this.capacity ? 0 : this.head;
     for (let i = 0, at = 8; i < this.size; i++, at += 8) out.writeDoubleLE(this.ring[(start + i) % this.capacity] as number, at);
     return out;
   }
@@ -60,6 +106,15 @@ export class EventIdRing {
   }
 
 }
+
+/** What `EventIdRing.undo` returns a ring to. */
+export interface RingMark {
+  readonly ring: EventIdRing;
+  readonly log: readonly number[];
+  readonly upTo: number;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
 /** A 52-bit hash of an event id: 32 bits of FNV-1a and 20 of a second FNV-1a with another basis. */
 export function eventIdHash(id: string): number {
