@@ -6,23 +6,30 @@
 // The core is the runtime without the broker: decode → scorers → aggregator → per-partition
 // state → alert/decision/changelog records, serialised as they would be published
 // (bench/pipeline-throughput.mjs covers Kafka).
+// It is driven as run-detectors drives it: one core.process per batch of 500 records of a
+// partition (the runtime's default maxBatch), each batch writing its dirty entities to the
+// changelog once — the runtime flushes state and commits offsets per batch (there is no
+// commit interval: see docs/benchmarks.md). --batch N changes the batch size, e.g. to
+// bound what a flush every N records would buy.
 // Traffic: agents run sessions of a few commands; each command is a REQUEST (tables,
 // WHERE/LIMIT, statement type) and its RESPONSE (rows, bytes, PII counts, destination);
 // a session opens with an agent manifest now and then; a few agents read from new
 // origins, pull bulk rows or send card numbers to a new destination, so findings, the
 // aggregator and decisions are exercised too.
-//   npm run build && node --expose-gc bench/detectors-throughput.mjs [--events 1000000] [--agents 10000] [--only DETECTOR|none]
+//   npm run build && node --expose-gc bench/detectors-throughput.mjs [--events 1000000] [--agents 10000] [--only DETECTOR|none] [--batch 500]
 import { parseArgs } from 'node:util';
 import { parseConfig } from '@portcullis/common';
 import { createAggregator, createScorers, DetectorCore } from '@portcullis/detectors';
 import { ConnectionKind, decodeEvent, encodeEvent, IdentityKind, Phase } from '@portcullis/proto';
 import { report } from './lib.mjs';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, agents: { type: 'string', default: '10000' }, only: { type: 'string' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, agents: { type: 'string', default: '10000' }, only: { type: 'string' }, batch: { type: 'string', default: '500' } } });
 const N = Number(values.events);
 const AGENTS = Number(values.agents);
 const PARTITIONS = 6;
-const BATCH = 500;
+// Records per core.process call: 500 is the runtime's default maxBatch (detectors.runtime.maxBatch),
+// and run-detectors writes the changelog once per batch, so this is the production flush rate.
+const BATCH = Number(values.batch);
 const T0 = Date.UTC(2026, 0, 5);
 const TABLES = ['orders', 'customers', 'payments', 'items', 'refunds', 'payroll', 'invoices', 'shipments', 'audit_log', 'vendors'];
 const DESTINATIONS = ['app', 'report-svc', 'warehouse', 's3://exports'];
