@@ -9,7 +9,7 @@ import { allowAllPolicy } from '../src/policy/policy.js';
 
 const T0 = 1_700_000_000_000;
 const TTL = 60_000;
-const COMMAND: BoundCommand = { connection: 'prod-db', requester: 'agent-a', fingerprint: 'update items set price = ? where id = ?', commandText: 'UPDATE items SET price = 2 WHERE id = 1', commandSha256: 'a1'.repeat(32) };
+const COMMAND: BoundCommand = { connection: 'prod-db', requester: 'agent-a', fingerprint: 'update items set price = ? where id = ?', commandText: 'UPDATE items SET price = 2 WHERE id = 1', commandSha256: 'a1'.repeat(32), destination: 'https://reports.internal' };
 const dba1 = { subject: 'alice', groups: ['dba'] };
 const dba2 = { subject: 'bob', groups: ['dba', 'oncall'] };
 const dba3 = { subject: 'carol', groups: ['dba'] };
@@ -107,10 +107,11 @@ describe('approval state machine', () => {
     expect(expire(approved, T0 + 5)).toBeUndefined();
   });
 
-  it('binds exactly one command: text, fingerprint, connection and requester must all match', () => {
+  it('binds exactly one command: text, fingerprint, connection, requester and destination must all match', () => {
     const approved = value(castVote(open(1), dba1, 'approve', '', T0 + 1));
     const cases: Array<[Partial<BoundCommand>, string]> = [
       [{ commandSha256: 'b2'.repeat(32) }, 'text'],
+      [{ destination: 'https://paste.example' }, 'destination'],
       [{ fingerprint: 'update items set price = ?' }, 'fingerprint'],
       [{ connection: 'other-db' }, 'connection'],
       [{ requester: 'agent-b' }, 'requester'],

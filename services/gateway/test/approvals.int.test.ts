@@ -211,10 +211,10 @@ describe('approvals: hold, approve, re-submit', () => {
 
   it('approvers read the command with its PII redacted; the exact text still binds and runs', async () => {
     const card = '4111 1111 1111 1111';
-    const cmd = sql(`UPDATE $S.items SET qty = length('${card}') WHERE id = 4`);
+    const cmd = sql(`UPDATE $S.items SET qty = length('${card}') WHERE id = 18`);
     const { id } = await held(cmd);
     const [record] = await approvalRecords(id);
-    expect(record?.request?.commandText).toBe(sql("UPDATE $S.items SET qty = length('[REDACTED:card]') WHERE id = 4"));
+    expect(record?.request?.commandText).toBe(sql("UPDATE $S.items SET qty = length('[REDACTED:card]') WHERE id = 18"));
     expect(JSON.stringify((await admin(ALICE, 'GET', `/approvals/${id}`)).json)).not.toContain(card);
     expect((await vote(ALICE, id, 'approve')).status).toBe(200);
     // The redacted text is not the command: it does not redeem the approval.
@@ -222,7 +222,22 @@ describe('approvals: hold, approve, re-submit', () => {
     expect([redacted.code, redacted.message]).toEqual(['PCX_FORBIDDEN', expect.stringMatching(/binds another command/) as string]);
     const res = await agent.exec('main', cmd, { approvalId: id });
     expect(Number(res.rowCount)).toBe(1);
-    expect(await withPg(async (c) => (await c.query(sql('SELECT qty FROM $S.items WHERE id = 4'))).rows[0])).toEqual({ qty: 19 });
+    expect(await withPg(async (c) => (await c.query(sql('SELECT qty FROM $S.items WHERE id = 18'))).rows[0])).toEqual({ qty: 19 });
+  });
+
+  it('an approval binds the declared destination of the results too: approvers see it, another one is refused', async () => {
+    const cmd = sql('UPDATE $S.items SET qty = 55 WHERE id = 19');
+    const first = await rejection(agent.exec('main', cmd, { destination: 'https://Reports.internal:443/upload?sig=abc' }));
+    const id = String(first.context['approvalId']);
+    const shown = await admin(ALICE, 'GET', `/approvals/${id}`);
+    expect(shown.json['destination']).toBe('https://reports.internal');
+    expect((await vote(ALICE, id, 'approve')).status).toBe(200);
+    const elsewhere = await rejection(agent.exec('main', cmd, { approvalId: id, destination: 'https://paste.example' }));
+    expect([elsewhere.code, elsewhere.message]).toEqual(['PCX_FORBIDDEN', expect.stringMatching(/destination differs/) as string]);
+    const undeclared = await rejection(agent.exec('main', cmd, { approvalId: id }));
+    expect(undeclared.message).toMatch(/destination differs/);
+    const res = await agent.exec('main', cmd, { approvalId: id, destination: 'https://reports.internal' });
+    expect(Number(res.rowCount)).toBe(1);
   });
 
   it('re-submitted with its approval id, exactly that command runs once (APPROVED events); another text, another caller or a reuse is refused', async () => {

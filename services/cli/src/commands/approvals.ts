@@ -51,6 +51,7 @@ export function formatApproval(a: ApprovalView): string {
     `status     ${a.status} (${a.approvals} of ${a.requiredApprovals} approvals)`,
     `requester  ${a.requester} (credential ${a.requesterCredentialId})`,
     `connection ${a.connection} (${a.environment})`,
+    `results to ${a.destination || '(not declared)'}`,
     `rule       ${a.ruleId}: ${a.reason}`,
     `approvers  ${a.approverGroups.join(', ') || '(none)'}`,
     `created    ${when(a.createdAt)}`,

@@ -13,6 +13,8 @@ export interface ApprovalView {
   requesterCredentialId: string;
   commandText: string;
   fingerprint: string;
+  /** Where the caller declared the results go; empty when it declared none. */
+  destination: string;
   ruleId: string;
   reason: string;
   requiredApprovals: number;
@@ -38,6 +40,7 @@ export function approvalView(state: ApprovalState, status: ApprovalStatus): Appr
     requesterCredentialId: r.requesterCredentialId,
     commandText: r.commandText,
     fingerprint: r.fingerprint,
+    destination: r.destination,
     ruleId: r.ruleId,
     reason: r.reason,
     requiredApprovals: r.requiredApprovals,

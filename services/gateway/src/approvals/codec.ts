@@ -71,6 +71,7 @@ export function decodeApprovalState(bytes: Uint8Array): ApprovalState {
       fingerprint: r.fingerprint,
       commandText: r.commandText,
       commandSha256: r.commandSha256,
+      destination: r.destination,
       ruleId: r.ruleId,
       reason: r.reason,
       requiredApprovals: r.requiredApprovals,

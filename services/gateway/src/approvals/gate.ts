@@ -32,7 +32,7 @@ export interface ApprovalGate {
 
 export function createApprovalGate(service: ApprovalService, maxEventPayloadBytes: number): ApprovalGate {
   function bound(ctx: EventContext): BoundCommand {
-    return { connection: ctx.connection.name, requester: ctx.identity.subject, fingerprint: ctx.facts.fingerprint, commandText: ctx.auditCommand, commandSha256: createHash('sha256').update(ctx.command).digest('hex') };
+    return { connection: ctx.connection.name, requester: ctx.identity.subject, fingerprint: ctx.facts.fingerprint, commandText: ctx.auditCommand, commandSha256: createHash('sha256').update(ctx.command).digest('hex'), destination: ctx.destination ?? '' };
   }
 
   function approvedVerdict(state: ApprovalState): EventVerdict {

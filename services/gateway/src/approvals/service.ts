@@ -73,6 +73,7 @@ export class ApprovalService {
         fingerprint: command.fingerprint,
         commandText: command.commandText,
         commandSha256: command.commandSha256,
+        destination: command.destination,
         ruleId: hold.ruleId,
         reason: hold.reason,
         requiredApprovals: Math.max(1, hold.requiredApprovals),

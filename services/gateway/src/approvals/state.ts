@@ -26,6 +26,8 @@ export interface ApprovalRequest {
   readonly commandText: string;
   /** What binds the approval to the exact text. */
   readonly commandSha256: string;
+  /** The declared destination of the results: approving a read approves where it goes too. */
+  readonly destination: string;
   readonly ruleId: string;
   readonly reason: string;
   readonly requiredApprovals: number;
@@ -66,6 +68,7 @@ export interface BoundCommand {
   readonly fingerprint: string;
   readonly commandText: string;
   readonly commandSha256: string;
+  readonly destination: string;
 }
 
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: PcxError };
@@ -137,7 +140,7 @@ function statusFromVotes(state: ApprovalState): ApprovalStatus {
 
 /**
  * Whether `command` may run under this approval: the same connection, requester,
- * fingerprint and text (an approval binds exactly one command), and APPROVED now.
+ * fingerprint, text and declared destination (an approval binds exactly one command), and APPROVED now.
  * The binding is checked first so that someone else's command learns nothing about
  * the approval's progress.
  */
@@ -145,7 +148,7 @@ export function checkRedeemable(state: ApprovalState, command: BoundCommand, now
   const r = state.request;
   const id = r.approvalId;
   const mismatch =
-    command.requester !== r.requester ? 'requester' : command.connection !== r.connection ? 'connection' : command.fingerprint !== r.fingerprint ? 'fingerprint' : command.commandSha256 !== r.commandSha256 ? 'text' : undefined;
+    command.requester !== r.requester ? 'requester' : command.connection !== r.connection ? 'connection' : command.fingerprint !== r.fingerprint ? 'fingerprint' : command.commandSha256 !== r.commandSha256 ? 'text' : command.destination !== r.destination ? 'destination' : undefined;
   if (mismatch) {
     return fail(new PcxError('PCX_FORBIDDEN', `approval ${id} binds another command (${mismatch} differs); re-submit exactly the command that was held`, { approvalId: id, mismatch }));
   }
