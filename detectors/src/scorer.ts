@@ -22,7 +22,7 @@ import type { IAccessEvent } from '@portcullis/proto';
  * the runtime stays generic and never needs to know one detector's settings.
  */
 export interface Scorer<S> {
-  /** Stable name: the changelog topic (`portcullis.state.<name>`) and the alert analytic. */
+  /** Stable name: the changelog topic (`portcullis.state.<group>.<name>`) and the alert analytic. */
   readonly name: string;
   /** The entity this event belongs to (credential, agent …), or undefined to ignore it. */
   keyOf(e: IAccessEvent): string | undefined;

@@ -1,5 +1,5 @@
 /**
- * Changelog keys on `portcullis.state.<store>`: `<partition>:<state key>` for an entity's
+ * Changelog keys on `portcullis.state.<group>.<store>`: `<partition>:<state key>` for an entity's
  * state, `<partition>/recent-alerts` for the partition's alert dedupe set,
  * `<partition>/offset` for the last events offset the store applied, and (on the runtime
  * store only) `<partition>/runtime` for the partition's event-id ring and live blocks.

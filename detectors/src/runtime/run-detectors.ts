@@ -17,12 +17,15 @@ export interface DetectorTopics {
   state: (detector: string) => string;
 }
 
+const DEFAULT_GROUP_ID = 'portcullis-detectors';
+
+/** The production topics of the default group; runDetectors names the changelogs after its own group. */
 export const DEFAULT_DETECTOR_TOPICS: DetectorTopics = {
   events: Topics.events,
   alerts: Topics.alerts,
   decisions: Topics.decisions,
   dlq: Topics.dlq,
-  state: stateTopic,
+  state: (detector) => stateTopic(DEFAULT_GROUP_ID, detector),
 };
 
 export interface RunDetectorsOptions {
@@ -86,8 +89,8 @@ export interface DetectorRuntime {
  */
 export async function runDetectors(options: RunDetectorsOptions): Promise<DetectorRuntime> {
   const { bus, scorers } = options;
-  const topics: DetectorTopics = { ...DEFAULT_DETECTOR_TOPICS, ...options.topics };
-  const groupId = options.groupId ?? options.config?.groupId ?? 'portcullis-detectors';
+  const groupId = options.groupId ?? options.config?.groupId ?? DEFAULT_GROUP_ID;
+  const topics: DetectorTopics = { ...DEFAULT_DETECTOR_TOPICS, state: (detector) => stateTopic(groupId, detector), ...options.topics };
   const logger = options.logger.child({ component: 'detectors', groupId });
   const m = detectorMetrics(options.metrics ?? new Registry());
   const bounds = options.config?.runtime;

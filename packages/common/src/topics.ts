@@ -32,7 +32,12 @@ export function topicSpecs(partitions: { events: number; alerts: number; decisio
   ];
 }
 
-/** A detector's state changelog topic (compacted). */
-export function stateTopic(detector: string): string {
-  return `portcullis.state.${detector}`;
+/**
+ * A detector's state changelog topic (compacted), per consumer group as Kafka Streams
+ * names changelogs per application id: the changelog records the input offsets it has
+ * applied, so a second group sharing it would restore another group's baselines and
+ * skip events it never scored. The group id is validated as topic-safe at config load.
+ */
+export function stateTopic(groupId: string, detector: string): string {
+  return `portcullis.state.${groupId}.${detector}`;
 }

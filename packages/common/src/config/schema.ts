@@ -422,7 +422,11 @@ export const configDriftSchema = z
 
 export const detectorsSchema = z
   .object({
-    groupId: z.string().default('portcullis-detectors'),
+    // Part of the state changelog topic names (topics.ts stateTopic): topic-safe characters only.
+    groupId: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be 1–200 letters, digits, ".", "_" or "-" (it names the state changelog topics)')
+      .default('portcullis-detectors'),
     /** Bounds of the detector runtime (detectors/src/runtime); per-detector settings are below. */
     runtime: z
       .object({
