@@ -5,6 +5,7 @@ import { MetricsRegistry, parseConfig, silentLogger, type PcxError } from '@port
 import { DecisionEffect, encodeDecision } from '@portcullis/proto';
 import { createGateway, type Gateway } from '../src/gateway.js';
 import { createGatewayClient } from '../src/client/gateway-client.js';
+import { eventually } from './support/harness.js';
 
 // The embedded mode's lift: the admin API publishes the tombstone on the gateway's own bus.
 const AGENT = `pcx_dadm-agent-${randomBytes(8).toString('hex')}`;
@@ -13,14 +14,6 @@ const DECISIONS = `it.dadm.decisions.${randomBytes(4).toString('hex')}`;
 const EVENTS = `it.dadm.events.${randomBytes(4).toString('hex')}`;
 const logger = silentLogger();
 const sha = (t: string) => createHash('sha256').update(t).digest('hex');
-
-async function eventually(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const open: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
@@ -59,7 +52,7 @@ describe('decisions admin API (GET /decisions, DELETE /decisions/:subject)', () 
       { key: 'credential:dadm-agent', value: encodeDecision({ decisionId: 'dec-dadm', subject: 'credential:dadm-agent', effect: DecisionEffect.BLOCK, source: 'data-leakage', reason: 'bulk read of payroll', alertId: 'al-1', environment: 'itest', createdAt, expiresAt: createdAt + 3_600_000 }) },
     ]);
     await producer.close();
-    await eventually(() => gateway.decisionView.isBlocked(['credential:dadm-agent']) !== undefined, 'the block to reach the gateway');
+    await eventually(() => gateway.decisionView.isBlocked(['credential:dadm-agent']), 'the block to reach the gateway', 30_000);
     const denied = await client.exec('main', 'select 1').then(
       () => undefined,
       (e: unknown) => e,

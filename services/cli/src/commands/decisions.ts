@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { createLogger, Topics, type Logger } from '@portcullis/common';
 import type { Bus } from '@portcullis/bus';
+import type { DecisionLiftResult, DecisionRowView } from '@portcullis/gateway';
 import { decodeDecision, type Decision } from '@portcullis/proto';
 import { UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { loadCliConfig } from '../config.js';
@@ -50,16 +51,8 @@ Options:
   --state-dir DIR where demo.json is (default ./.portcullis)`,
 };
 
-export interface DecisionRow {
-  subject: string;
-  decisionId: string;
-  source: string;
-  reason: string;
-  alertId: string;
-  environment: string;
-  createdAt: number;
-  expiresAt: number;
-}
+/** One decision in force: the gateway admin API's row, so `list` prints the same shape from Kafka or over HTTP. */
+export type DecisionRow = DecisionRowView;
 
 /** The decisions in force on the topic: latest value per key, tombstones lift, expired ones left out. */
 export async function listDecisions(bus: Bus, topic: string, now: number): Promise<DecisionRow[]> {
@@ -128,7 +121,7 @@ async function runOnAdminApi(action: 'list' | 'lift', subject: string | undefine
   }
   const lift = liftArgs(subject, args);
   if (args.string('by') !== undefined) throw new UsageError('portcullis decisions lift: --by is for the Kafka mode; through the admin API the lift is recorded as the subject of your token', DECISIONS.usage);
-  const r = await adminCall<{ liftedBy: string; lifted: DecisionRow | null; applied: boolean }>(resolveAdminTarget(args, ctx, 'socToken'), 'DELETE', `/decisions/${encodeURIComponent(lift.subject)}`, { reason: lift.reason });
+  const r = await adminCall<DecisionLiftResult>(resolveAdminTarget(args, ctx, 'socToken'), 'DELETE', `/decisions/${encodeURIComponent(lift.subject)}`, { reason: lift.reason });
   ctx.out(r.lifted ? `lifted ${lift.subject} (decision ${r.lifted.decisionId} from ${r.lifted.source}) by ${r.liftedBy}: ${lift.reason}` : `no block in force on ${lift.subject}; published a tombstone anyway (by ${r.liftedBy})`);
   return r.lifted ? ExitCode.ok : ExitCode.failure;
 }
