@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PcxError, isPcxError, type Logger } from '@portcullis/common';
-import type { Authenticator, CallHeaders } from '../identity/authenticator.js';
+import { headersOf, json, problem, readJson } from '../admin/routes-io.js';
+import type { Authenticator } from '../identity/authenticator.js';
 import type { ApprovalService } from './service.js';
 import { approvalsCount, type ApprovalState, type ApprovalStatus, type VoteKind } from './state.js';
 
@@ -91,7 +92,7 @@ export function approvalRoutes(service: ApprovalService, authenticator: Authenti
     const action = parts[2];
     if (parts.length === 3 && id && (action === 'approve' || action === 'deny')) {
       if (method !== 'POST') throw new PcxError('PCX_BAD_REQUEST', `${action} is POST`);
-      const body = await readJson(req);
+      const body = await readJson(req, MAX_BODY_BYTES);
       const comment = typeof body['comment'] === 'string' ? body['comment'] : '';
       const s = service.vote(who, id, action, comment);
       return json(res, 200, approvalView(s, service.status(s)));
@@ -106,41 +107,4 @@ export function approvalRoutes(service: ApprovalService, authenticator: Authenti
       problem(res, err);
     });
   };
-}
-
-export function headersOf(req: IncomingMessage): CallHeaders {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') out[k] = v;
-  return out;
-}
-
-export function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-}
-
-/** RFC 9457 problem details, plus the stable code and the retriable flag. */
-export function problem(res: ServerResponse, err: PcxError): void {
-  if (res.headersSent) return void res.end();
-  const body = { type: 'about:blank', title: err.code, status: err.httpStatus, detail: err.message, ...err.toJSON() };
-  res.writeHead(err.httpStatus, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-}
-
-export async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new PcxError('PCX_PAYLOAD_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new PcxError('PCX_BAD_REQUEST', 'body is not JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new PcxError('PCX_BAD_REQUEST', 'body must be a JSON object');
-  return parsed as Record<string, unknown>;
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PcxError, isPcxError, type Logger } from '@portcullis/common';
-import type { Authenticator, CallHeaders, Identity } from '../identity/authenticator.js';
+import { headersOf, json, problem, readJson } from '../admin/routes-io.js';
+import type { Authenticator, Identity } from '../identity/authenticator.js';
 import type { EventPublisher } from '../events/publisher.js';
 import type { ChangeBook } from './change-book.js';
 import { encodeChangeRequest, parseChangeRequestBody, type ChangeRequestView } from './change-request.js';
@@ -56,7 +57,7 @@ export function changeRoutes(deps: ChangeRoutesDeps): (req: IncomingMessage, res
       return json(res, 200, { changes });
     }
     if (parts.length === 1 && method === 'POST') {
-      const body = await readJson(req);
+      const body = await readJson(req, MAX_BODY_BYTES);
       const v = parseChangeRequestBody(body, who, { now: deps.now(), maxWindowMs: deps.maxWindowMs, environment: deps.environment });
       if (deps.book.get(v.changeId)) throw new PcxError('PCX_BAD_REQUEST', `changeId: ${v.changeId} exists; withdraw it or use another id`, { field: 'changeId' });
       await publish(v);
@@ -86,40 +87,4 @@ export function changeRoutes(deps: ChangeRoutesDeps): (req: IncomingMessage, res
       problem(res, isPcxError(e) ? e : new PcxError('PCX_INTERNAL', 'internal error'));
     });
   };
-}
-
-function headersOf(req: IncomingMessage): CallHeaders {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') out[k] = v;
-  return out;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-}
-
-/** RFC 9457 problem details, plus the stable code, the retriable flag and the field at fault. */
-function problem(res: ServerResponse, err: PcxError): void {
-  if (res.headersSent) return void res.end();
-  const field = err.context['field'];
-  const body = { type: 'about:blank', title: err.code, status: err.httpStatus, detail: err.message, ...err.toJSON(), ...(typeof field === 'string' ? { field } : {}) };
-  res.writeHead(err.httpStatus, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new PcxError('PCX_PAYLOAD_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw new PcxError('PCX_BAD_REQUEST', 'body: is not JSON', { field: 'body' });
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new PcxError('PCX_BAD_REQUEST', 'body: must be a JSON object', { field: 'body' });
-  return parsed as Record<string, unknown>;
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PcxError, isPcxError, type Logger } from '@portcullis/common';
 import type { Bus } from '@portcullis/bus';
 import type { Decision } from '@portcullis/proto';
-import { headersOf, json, problem, readJson } from '../approvals/admin-routes.js';
+import { headersOf, json, problem, readJson } from '../admin/routes-io.js';
 import type { Authenticator, Identity } from '../identity/authenticator.js';
 import type { DecisionView } from './decision-view.js';
 
@@ -27,6 +27,9 @@ export interface DecisionLiftResult {
   /** Whether this gateway's view had dropped the block when the response was sent. */
   applied: boolean;
 }
+
+/** A lift body is a reason; the bound the approvals API has. */
+const MAX_BODY_BYTES = 16 * 1024;
 
 export interface DecisionRoutesOptions {
   readonly view: DecisionView;
@@ -113,7 +116,7 @@ export function decisionRoutes(opts: DecisionRoutesOptions): (req: IncomingMessa
         throw new PcxError('PCX_BAD_REQUEST', 'the subject is not valid URL encoding');
       }
       if (!SUBJECT.test(subject)) throw new PcxError('PCX_BAD_REQUEST', 'the subject is credential:<id>, identity:<subject>, origin:<…> or session:<id>');
-      const body = await readJson(req);
+      const body = await readJson(req, MAX_BODY_BYTES);
       const reason = typeof body['reason'] === 'string' ? body['reason'].trim() : '';
       if (!reason) throw new PcxError('PCX_BAD_REQUEST', 'a reason is required (body {"reason": "…"}); it is recorded with the lift');
       return json(res, 200, await lift(who, subject, reason));
