@@ -29,7 +29,7 @@ export { parseCron, cronMatches, CronSyntaxError, type Cron, type LocalTime } fr
 export { toDetectionFinding, OCSF_VERSION, type DetectionFinding, type OcsfOptions, type AlertActivity } from './alerts/ocsf.js';
 export { decisionOf } from './alerts/decision.js';
 export { deterministicId, alertIdOf } from './alerts/ids.js';
-export { DetectorCore, DEFAULT_CORE_OPTIONS, RUNTIME_STORE, type CoreOptions, type InputRecord, type OutRecord, type BatchResult } from './runtime/core.js';
+export { DetectorCore, DEFAULT_CORE_OPTIONS, RUNTIME_STORE, WindowRolledBack, type CoreOptions, type InputRecord, type OutRecord, type BatchResult, type FlushResult } from './runtime/core.js';
 export { runDetectors, DEFAULT_DETECTOR_TOPICS, type RunDetectorsOptions, type DetectorRuntime, type DetectorStats, type DetectorTopics } from './runtime/run-detectors.js';
 export { stateKey, recentAlertsKey, offsetKey, runtimeKey, parseChangelogKey } from './runtime/changelog-keys.js';
 export { EventIdRing, eventIdHash } from './runtime/event-id-ring.js';

@@ -39,6 +39,15 @@ import { decodeRuntimeRecord, encodeRuntimeRecord } from './runtime-record.js';
  * again with that (scorer, event) pair parked as a dead letter, so the entity's state is
  * exactly as if the event had never reached that scorer (as with immutable states) and
  * the partition keeps moving instead of redelivering a poison pill forever.
+ *
+ * Windows: the unit of rollback copies and changelog records is a window, which is one
+ * batch with `flush: 'batch'`, and with `flush: 'explicit'` every batch from the first
+ * process() after a flush() to the next flush() — so an entity updated in many batches
+ * of a window is copied and serialised once (the runtime flushes every commit interval
+ * and commits offsets only after the changelog, like Kafka Streams' commit.interval.ms).
+ * A failure inside a window puts the partition back to the window's start, which is its
+ * last flush: the caller then replays from the offset committed with that flush
+ * (WindowRolledBack says so when process() itself cannot rerun what it was not given).
  */
 export interface CoreOptions {
   /** Consumer group, named in dead letters. */
@@ -59,6 +68,13 @@ export interface CoreOptions {
   aggregator: RiskAggregator | undefined;
   /** Environment stamped on decisions; empty = the environment of the event behind each. */
   decisionEnvironment: string;
+  /**
+   * When a partition's state goes to the changelog. 'batch': every process() call ends
+   * with its changelog records (the result carries them). 'explicit': process() calls
+   * add to an open window, and flush() ends it with one record per entity the window
+   * changed — the runtime's commit interval (see the file comment).
+   */
+  flush: 'batch' | 'explicit';
 }
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
@@ -71,6 +87,7 @@ export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   watermarkActiveRecords: 10_000,
   aggregator: undefined,
   decisionEnvironment: '',
+  flush: 'batch',
 };
 
 /** The changelog store of the runtime's own per-partition record (event-id ring, live blocks). */
@@ -112,11 +129,35 @@ export interface BatchResult {
   /** Per detector: alerts and decisions emitted, alerts suppressed as repeats. */
   perDetector: Map<string, { alerts: number; decisions: number; suppressed: number }>;
   /**
-   * Puts the partition's state back as it was before this batch. The runtime calls it
-   * when publishing fails, so the re-delivered batch is scored against the same state
-   * and yields the same alerts (same ids) instead of none.
+   * Puts the partition's state back as it was before this batch's window (with
+   * `flush: 'batch'`, before this batch). The runtime calls it when publishing fails, so
+   * the re-delivered records are scored against the same state and yield the same alerts
+   * (same ids) instead of none. Valid until the partition's next window begins.
    */
   rollback(): void;
+}
+
+/** What flush() hands over: the window's changelog records, and its undo. */
+export interface FlushResult {
+  /** Changelog records per store name, each dirty entity once with its final state, then each store's applied offset. */
+  changelog: Map<string, OutRecord[]>;
+  /** The last events offset the window applied (what the caller commits, plus one). */
+  lastOffset: number;
+  /** Puts the partition back to the window's start (publishing the changelog failed). */
+  rollback(): void;
+}
+
+/**
+ * process() hit a scorer failure inside a window that began in an earlier call: the
+ * partition is back at the window's start and the failing (scorer, event) pair is
+ * parked, so the caller replays the records from the window's start (its last commit)
+ * and the pair goes to the dead-letter topic on the way.
+ */
+export class WindowRolledBack extends Error {
+  constructor(readonly partition: number) {
+    super(`partition ${partition}: a scorer failed inside an open window; replay from the last flush`);
+    this.name = 'WindowRolledBack';
+  }
 }
 
 /** One changelog-backed set of entity states. */
@@ -150,23 +191,35 @@ interface PartitionStores {
   seen: EventIdRing;
   /** Block decisions this partition published, by subject: event-time expiry (0 = never). */
   blocks: Map<string, number>;
-  /** Id of the latest batch begun on this partition's stores. */
+  /** Id of the latest window begun on this partition's stores. */
   batch: number;
+  /** The open window (flush: 'explicit' between a process() and the next flush()). */
+  window: Window | undefined;
+  /** (offset × scorers + scorer index) → why: pairs parked after their scorer threw, until the window that parked them is flushed. */
+  parked: Map<number, string> | undefined;
 }
 
-/** What a batch changed outside the entity stores (those keep their own dirty entries and copies). */
+/** A window being scored: its undo and what it changed outside the entity stores. */
+interface Window {
+  readonly undo: Undo;
+  runtimeDirty: boolean;
+  /** Last events offset scored in the window (-1: none). */
+  last: number;
+}
+
+/** What a window changed outside the entity stores (those keep their own dirty entries and copies). */
 interface Undo {
-  /** The batch id the stores were begun with: a rollback is only valid while it is the partition's latest. */
+  /** The window id the stores were begun with: a rollback is only valid while it is the partition's latest. */
   readonly batch: number;
   done: boolean;
-  /** Per store (storesOf order): its dirty entries and their copies, once the batch has ended. */
+  /** Per store (storesOf order): its dirty entries and their copies, once the window has ended. */
   dirty: Dirty[];
   readonly recent: Map<Slot, RecentIds>;
   readonly applied: Map<Store, number>;
   readonly clock: ReturnType<GatewayClock['snapshot']>;
   readonly lastSweep: number;
   readonly eventsSinceSweep: number;
-  /** The event-id ring's undo mark, taken on the batch's first use of the ring. */
+  /** The event-id ring's undo mark, taken on the window's first use of the ring. */
   seen: RingMark | undefined;
   blocks: Map<string, number> | undefined;
 }
@@ -174,14 +227,12 @@ interface Undo {
 /** What the batch loop carries per partition. */
 interface BatchCtx {
   readonly p: PartitionStores;
+  readonly w: Window;
   readonly undo: Undo;
   readonly result: BatchResult;
-  runtimeDirty: boolean;
-  /** (record index × scorers + scorer index) → why: pairs parked after their scorer threw. */
-  readonly parked: ReadonlyMap<number, string> | undefined;
 }
 
-/** A scorer threw on one event: process() parks that pair and runs the batch again. */
+/** A scorer threw on one event (`at`: offset × scorers + scorer index): process() parks that pair and runs the batch again. */
 class ScorerFailure extends Error {
   constructor(
     readonly at: number,
@@ -254,6 +305,8 @@ export class DetectorCore {
       seen: new EventIdRing(this.options.recentEventIds),
       blocks: new Map(),
       batch: 0,
+      window: undefined,
+      parked: undefined,
     });
   }
 
@@ -356,19 +409,39 @@ export class DetectorCore {
   process(partition: number, records: readonly InputRecord[]): BatchResult {
     const p = this.partitions.get(partition);
     if (!p) throw new Error(`partition ${partition} is not assigned`);
-    let parked: Map<number, string> | undefined;
     for (;;) {
+      // Only a window this call opens can be rerun from the records in hand.
+      const opens = p.window === undefined;
       try {
-        return this.attempt(partition, p, records, parked);
+        const result = this.attempt(p, records);
+        if (this.options.flush === 'batch') result.changelog = this.endWindow(partition, p).changelog;
+        return result;
       } catch (err) {
         if (!(err instanceof ScorerFailure)) throw err;
         // Deterministic scorers throw on the same pair again: each retry parks one more.
-        (parked ??= new Map()).set(err.at, err.reason);
+        (p.parked ??= new Map()).set(err.at, err.reason);
+        if (!opens) throw new WindowRolledBack(partition);
       }
     }
   }
 
-  private attempt(partition: number, p: PartitionStores, records: readonly InputRecord[], parked: ReadonlyMap<number, string> | undefined): BatchResult {
+  /**
+   * Ends the partition's open window (flush: 'explicit'): its changelog records, each
+   * entity the window changed once. Undefined when no window is open. Until the next
+   * process() the result's rollback() can still put the partition back to the window's start.
+   */
+  flush(partition: number): FlushResult | undefined {
+    const p = this.partitions.get(partition);
+    if (!p?.window) return undefined;
+    return this.endWindow(partition, p);
+  }
+
+  /** Whether the partition has scored records since its last flush (flush: 'explicit'). */
+  hasOpenWindow(partition: number): boolean {
+    return this.partitions.get(partition)?.window !== undefined;
+  }
+
+  private openWindow(p: PartitionStores): Window {
     const stores = storesOf(p);
     p.batch = ++this.batches;
     for (const store of stores) store.states.begin(p.batch);
@@ -384,6 +457,12 @@ export class DetectorCore {
       seen: undefined,
       blocks: undefined,
     };
+    return { undo, runtimeDirty: false, last: -1 };
+  }
+
+  private attempt(p: PartitionStores, records: readonly InputRecord[]): BatchResult {
+    const w = (p.window ??= this.openWindow(p));
+    const undo = w.undo;
     const result: BatchResult = {
       events: 0,
       duplicates: 0,
@@ -394,23 +473,37 @@ export class DetectorCore {
       perDetector: new Map(this.detectorNames().map((name) => [name, { alerts: 0, decisions: 0, suppressed: 0 }])),
       rollback: () => this.rollback(p, undo),
     };
-    const ctx: BatchCtx = { p, undo, result, runtimeDirty: false, parked };
+    const ctx: BatchCtx = { p, w, undo, result };
     try {
       this.scoreBatch(ctx, records);
       this.maybeSweep(ctx);
-      undo.dirty = stores.map((s) => s.states.end());
-      this.writeChangelog(partition, ctx, records.length > 0 ? Number((records[records.length - 1] as InputRecord).offset) : -1);
     } catch (err) {
-      if (undo.dirty.length === 0) undo.dirty = stores.map((s) => s.states.end());
       this.rollback(p, undo);
       throw err;
     }
     return result;
   }
 
+  private endWindow(partition: number, p: PartitionStores): FlushResult {
+    const w = p.window as Window;
+    const undo = w.undo;
+    p.window = undefined;
+    p.parked = undefined;
+    undo.dirty = storesOf(p).map((s) => s.states.end());
+    let changelog: Map<string, OutRecord[]>;
+    try {
+      changelog = this.writeChangelog(partition, p, w);
+    } catch (err) {
+      this.rollback(p, undo);
+      throw err;
+    }
+    return { changelog, lastOffset: w.last, rollback: () => this.rollback(p, undo) };
+  }
+
   private scoreBatch(ctx: BatchCtx, records: readonly InputRecord[]): void {
-    const { p, result } = ctx;
+    const { p, w, result } = ctx;
     const slots = p.slots;
+    const parked = p.parked;
     let last = -1;
     for (let i = 0; i < records.length; i++) {
       const rec = records[i] as InputRecord;
@@ -429,7 +522,7 @@ export class DetectorCore {
       const e = decoded;
       if (offset > p.seen.upTo && this.options.recentEventIds > 0) {
         if (!ctx.undo.seen) ctx.undo.seen = p.seen.mark();
-        ctx.runtimeDirty = true;
+        w.runtimeDirty = true;
         p.seen.upTo = offset;
         const h = eventIdHash(e.eventId);
         if (p.seen.has(h)) {
@@ -444,13 +537,16 @@ export class DetectorCore {
       for (let k = 0; k < slots.length; k++) {
         const slot = slots[k] as Slot;
         if (offset <= slot.applied) continue;
-        const at = i * slots.length + k;
-        const why = ctx.parked?.get(at);
+        const at = offset * slots.length + k;
+        const why = parked?.get(at);
         if (why !== undefined) result.deadLetters.push(this.deadLetter(rec, why));
         else this.scoreOne(ctx, slot, e, offset, at);
       }
     }
-    if (last >= 0) for (const store of storesOf(p)) if (last > store.applied) store.applied = last;
+    if (last >= 0) {
+      for (const store of storesOf(p)) if (last > store.applied) store.applied = last;
+      if (last > w.last) w.last = last;
+    }
   }
 
   private scoreOne(ctx: BatchCtx, slot: Slot, e: AccessEvent, offset: number, at: number): void {
@@ -516,7 +612,7 @@ export class DetectorCore {
     if (until !== undefined && (until === 0 || until > at)) return;
     if (!ctx.undo.blocks) ctx.undo.blocks = new Map(p.blocks);
     p.blocks.set(decision.subject, Number(decision.expiresAt ?? 0));
-    ctx.runtimeDirty = true;
+    ctx.w.runtimeDirty = true;
     ctx.result.decisions.push({ key: decision.subject, value: encodeDecision(decision), headers: { detector: f.detector } });
     if (counts) counts.decisions += 1;
   }
@@ -601,35 +697,37 @@ export class DetectorCore {
       if (until !== 0 && until <= now) {
         if (!ctx.undo.blocks) ctx.undo.blocks = new Map(p.blocks);
         p.blocks.delete(subject);
-        ctx.runtimeDirty = true;
+        ctx.w.runtimeDirty = true;
       }
     }
   }
 
-  private writeChangelog(partition: number, ctx: BatchCtx, last: number): void {
-    const { p, result } = ctx;
-    // Every entry a batch changed (or dropped) was saved for rollback first: those are the
-    // dirty ones, each written once with its final state however often the batch changed it.
+  private writeChangelog(partition: number, p: PartitionStores, w: Window): Map<string, OutRecord[]> {
+    const changelog = new Map<string, OutRecord[]>();
+    const undo = w.undo;
+    // Every entry a window changed (or dropped) was saved for rollback first: those are the
+    // dirty ones, each written once with its final state however often the window changed it.
     const stores = storesOf(p);
     for (let k = 0; k < stores.length; k++) {
       const store = stores[k] as Store;
-      const dirty = (ctx.undo.dirty[k] as Dirty).entries;
+      const dirty = (undo.dirty[k] as Dirty).entries;
       if (dirty.length === 0) continue;
       const out = new Array<OutRecord>(dirty.length);
       for (let i = 0; i < dirty.length; i++) {
         const e = dirty[i] as Entry;
         out[i] = { key: stateKey(partition, e.key), value: e.linked ? store.serialize(e.state) : null };
       }
-      result.changelog.set(store.name, out);
+      changelog.set(store.name, out);
     }
-    for (const slot of ctx.undo.recent.keys()) changelogOf(result, slot.name).push({ key: recentAlertsKey(partition), value: slot.recent.serialize() });
-    if (last >= 0) {
-      // After the batch's entries, so that a store restored up to its offset record holds all of them.
+    for (const slot of undo.recent.keys()) changelogOf(changelog, slot.name).push({ key: recentAlertsKey(partition), value: slot.recent.serialize() });
+    if (w.last >= 0) {
+      // After the window's entries, so that a store restored up to its offset record holds all of them.
       const offset = Buffer.allocUnsafe(8);
-      offset.writeDoubleLE(last, 0);
-      for (const store of stores) changelogOf(result, store.name).push({ key: offsetKey(partition), value: offset });
+      offset.writeDoubleLE(w.last, 0);
+      for (const store of stores) changelogOf(changelog, store.name).push({ key: offsetKey(partition), value: offset });
     }
-    if (ctx.runtimeDirty) changelogOf(result, RUNTIME_STORE).push({ key: runtimeKey(partition), value: encodeRuntimeRecord(p.seen, p.blocks) });
+    if (w.runtimeDirty) changelogOf(changelog, RUNTIME_STORE).push({ key: runtimeKey(partition), value: encodeRuntimeRecord(p.seen, p.blocks) });
+    return changelog;
   }
 
   private rollback(p: PartitionStores, undo: Undo): void {
@@ -637,6 +735,11 @@ export class DetectorCore {
     // The stores hold the copies of their latest batch only.
     if (p.batch !== undo.batch) throw new Error('rollback of a batch that is not the partition’s latest');
     undo.done = true;
+    if (p.window?.undo === undo) {
+      // Still open: take the stores' dirty lists now.
+      undo.dirty = storesOf(p).map((s) => s.states.end());
+      p.window = undefined;
+    }
     storesOf(p).forEach((store, k) => {
       const d = undo.dirty[k];
       if (d) store.states.rollback(d);
@@ -692,11 +795,11 @@ function updaterOf(scorer: Scorer<unknown>): Pick<Slot, 'update' | 'clone'> {
   };
 }
 
-function changelogOf(result: BatchResult, store: string): OutRecord[] {
-  let out = result.changelog.get(store);
+function changelogOf(changelog: Map<string, OutRecord[]>, store: string): OutRecord[] {
+  let out = changelog.get(store);
   if (!out) {
     out = [];
-    result.changelog.set(store, out);
+    changelog.set(store, out);
   }
   return out;
 }
