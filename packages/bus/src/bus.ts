@@ -9,7 +9,9 @@ import type { TopicSpec } from '@portcullis/common';
  *  - consumer groups: each partition of a subscribed topic is owned by one member of a
  *    group; members joining or leaving rebalance;
  *  - at-least-once: a batch's offsets are committed only after its handler resolves; a
- *    handler that throws gets the same batch again (after a back-off);
+ *    handler that throws gets the same batch again (after a back-off). With
+ *    `commit: 'manual'` the subscriber commits instead (Subscription.commit), and a handler
+ *    that throws gets its partition again from the last commit (SubscribeOptions.commit);
  *  - compaction on `compact` topics: the latest value per key survives; a null value
  *    (tombstone) deletes the key;
  *  - records carry a timestamp (ms) and string headers.
@@ -81,20 +83,55 @@ export interface SubscribeOptions {
   topics: readonly string[];
   /** Where a group with no committed offset starts. Default true (earliest). */
   fromBeginning?: boolean;
-  /** Runs for each batch of one partition. Offsets are committed after it resolves. */
+  /** Runs for each batch of one partition. In 'batch' mode offsets are committed after it resolves. */
   handler: (batch: BusBatch) => Promise<void>;
   /** Called when partitions are assigned (before their first batch) and revoked. */
   onAssign?: (assigned: ReadonlyArray<{ topic: string; partition: number }>) => Promise<void> | void;
   onRevoke?: (revoked: ReadonlyArray<{ topic: string; partition: number }>) => Promise<void> | void;
   /** Upper bound on records per batch. */
   maxBatch?: number;
+  /**
+   * 'batch' (default, today's behaviour): a batch's offsets are committed after its handler resolves.
+   * 'manual': the member moves past a batch when its handler resolves but commits nothing;
+   * the subscriber commits with Subscription.commit (for a commit interval: flush state,
+   * then commit, every N records or T ms). In manual mode:
+   *  - a handler that throws gets its partition again, after the back-off, from the
+   *    member's last commit of it (or, before its first commit since it was assigned the
+   *    partition, from the offset it started reading it at) — not just the failed batch.
+   *    Records of batches that succeeded after that commit come again, so the subscriber
+   *    rolls its state back to its last commit before it throws;
+   *  - nothing is ever committed implicitly: not when a handler resolves or throws, not on
+   *    a rebalance, not on close. A partition that moves to another member (rebalance,
+   *    close, a member leaving) is read by its new owner from the last commit;
+   *  - a member that keeps a partition across a rebalance may get it again from the last
+   *    commit (Kafka restarts every partition of a new generation from the committed
+   *    offset; the memory bus does not), so the subscriber skips records it already applied.
+   */
+  commit?: 'batch' | 'manual';
 }
 
 export interface Subscription {
   /** Stop fetching (back-pressure) without leaving the group. */
   pause(): void;
   resume(): void;
-  /** Committed offset lag per partition. */
+  /** Committed offset lag per partition: end offset − committed offset. */
   lag(): Promise<Array<{ topic: string; partition: number; lag: bigint }>>;
+  /**
+   * Manual mode: stores `offset` (the next record to read = last processed + 1, as Kafka
+   * does) as the group's committed offset of each given partition, and makes it the point
+   * a failed handler restarts the partition from. Resolves once stored (on Kafka: once the
+   * broker acknowledged it); an empty list resolves at once. It may be called from inside
+   * a handler (to commit up to the batch in hand) or from outside.
+   *
+   * Rejects, and the caller treats none of the offsets as committed:
+   *  - PCX_AUDIT_UNAVAILABLE (retriable) with context `reason: 'not-owner'` when the member
+   *    does not own a given partition (any more: it moved in a rebalance, or the
+   *    subscription is closed). The reaction: drop that partition's uncommitted state; its
+   *    owner replays from the last commit;
+   *  - PCX_AUDIT_UNAVAILABLE when the broker cannot be reached or does not acknowledge;
+   *  - PCX_BAD_REQUEST on a 'batch' subscription (the bus commits there) or for an offset
+   *    that is not a non-negative integer.
+   */
+  commit(offsets: ReadonlyArray<{ topic: string; partition: number; offset: string }>): Promise<void>;
   close(): Promise<void>;
 }

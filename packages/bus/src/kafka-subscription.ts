@@ -1,7 +1,9 @@
 import type { Logger } from '@portcullis/common';
 import type { Admin, Consumer, ConsumerConfig, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 import type { BusRecord, SubscribeOptions, Subscription } from './bus.js';
+import { commitOffsetsAcknowledged } from './kafka-commit.js';
 import { brokerUnavailable } from './kafka-errors.js';
+import { assertCommitRequest, partitionNotOwned } from './manual-commit.js';
 
 type TP = { topic: string; partition: number };
 
@@ -37,6 +39,15 @@ const tpKey = (tp: TP): string => `${tp.topic}\u0000${tp.partition}`;
  * heartbeating, so the member keeps its partitions; a rebalance interrupts the retry (the
  * heartbeat throws) and the new owner gets the batch from the committed offset.
  *
+ * Manual mode runs kafkajs with autoCommit false: every implicit commit of progress in
+ * kafkajs (after a batch, on a handler error, on a rebalancing heartbeat, in seek) is
+ * gated by it. The one commit it does not gate is OffsetOutOfRange recovery, which
+ * commits the reset offset (earliest, or latest with fromBeginning false) when the
+ * position fell out of the log — a reset, not progress. A handler that resolved still
+ * resolves its offsets, which moves only kafkajs's in-memory fetch position (without it
+ * kafkajs fetches the batch again). A failing handler makes the member seek the partition
+ * back to its restart point and drop the batch in hand (seeking makes it stale).
+ *
  * kafkajs has no hook before partitions are taken away (eager protocol): onRevoke and
  * onAssign run on GROUP_JOIN, computed from the previous assignment, and every batch
  * waits until they have settled.
@@ -46,6 +57,17 @@ export async function createKafkaSubscription(kafka: Kafka, admin: () => Promise
   const consumer: Consumer = kafka.consumer({ ...settings.consumer, groupId: opts.groupId, allowAutoTopicCreation: false });
   let assigned = new Map<string, TP>();
   let settled: Promise<void> = Promise.resolve();
+  const manual = opts.commit === 'manual';
+  /**
+   * Manual mode: where a partition is read again after a handler failed — this member's
+   * last commit of it, or the first offset delivered since it was assigned. Every
+   * GROUP_JOIN clears it: kafkajs starts each generation with a new OffsetManager that
+   * reads every partition, kept ones too, from the broker's committed offset, so the
+   * first delivery of a generation is a fresh start point.
+   */
+  const restartAt = new Map<string, string>();
+  /** Manual mode: failed attempts per partition, for the back-off (the batch is dropped between attempts). */
+  const attempts = new Map<string, number>();
   let closed = false;
   let joined: () => void = () => {};
   const firstJoin = new Promise<void>((r) => (joined = r));
@@ -68,6 +90,8 @@ export async function createKafkaSubscription(kafka: Kafka, admin: () => Promise
     const revoked = [...assigned].filter(([k]) => !next.has(k)).map(([, tp]) => tp);
     const added = [...next].filter(([k]) => !assigned.has(k)).map(([, tp]) => tp);
     assigned = next;
+    restartAt.clear();
+    attempts.clear();
     settled = settled.then(async () => {
       await callback('onRevoke', revoked);
       await callback('onAssign', added);
@@ -88,15 +112,39 @@ export async function createKafkaSubscription(kafka: Kafka, admin: () => Promise
 
   const maxBatch = opts.maxBatch ?? settings.defaultMaxBatch;
   await consumer.run({
-    autoCommit: true,
-    autoCommitThreshold: 1,
+    // eachBatch's commitOffsetsIfNecessary is not gated by autoCommit (only by the
+    // threshold and interval), so manual mode sets neither and never calls it.
+    ...(manual ? { autoCommit: false } : { autoCommit: true, autoCommitThreshold: 1 }),
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
       await settled;
       const running = () => isRunning() && !isStale() && !closed;
+      const key = tpKey(batch);
       for (let i = 0; i < batch.messages.length && running(); i += maxBatch) {
         const chunk = batch.messages.slice(i, i + maxBatch);
         const records = chunk.map((m) => toBusRecord(batch.topic, batch.partition, m));
+        const first = records[0];
+        if (manual && first) {
+          if (!restartAt.has(key)) restartAt.set(key, first.offset);
+          try {
+            await opts.handler({ topic: batch.topic, partition: batch.partition, records, isRunning: running });
+            attempts.delete(key);
+          } catch (e) {
+            const attempt = (attempts.get(key) ?? 0) + 1;
+            attempts.set(key, attempt);
+            const delay = Math.min(settings.handlerRetry.initialMs * 2 ** (attempt - 1), settings.handlerRetry.maxMs);
+            const from = restartAt.get(key) ?? first.offset;
+            logger.warn({ err: e, topic: batch.topic, partition: batch.partition, offset: first.offset, restartAt: from, attempt, retryInMs: delay }, 'batch handler failed; the partition will be delivered again from its last commit');
+            await sleepWithHeartbeat(delay, heartbeat);
+            if (!running()) return; // not ours any more: the next owner starts from the committed offset
+            consumer.seek({ topic: batch.topic, partition: batch.partition, offset: from });
+            return;
+          }
+          const last = chunk[chunk.length - 1];
+          if (last) resolveOffset(last.offset);
+          await heartbeat();
+          continue;
+        }
         for (let attempt = 1; ; attempt++) {
           try {
             await opts.handler({ topic: batch.topic, partition: batch.partition, records, isRunning: running });
@@ -127,6 +175,14 @@ export async function createKafkaSubscription(kafka: Kafka, admin: () => Promise
   return {
     pause: () => consumer.pause(opts.topics.map((topic) => ({ topic }))),
     resume: () => consumer.resume(opts.topics.map((topic) => ({ topic }))),
+    commit: async (offsets) => {
+      assertCommitRequest(opts.commit, offsets, opts.groupId);
+      if (offsets.length === 0) return;
+      const notOwned = offsets.filter((o) => closed || !assigned.has(tpKey(o)));
+      if (notOwned.length > 0) throw partitionNotOwned(opts.groupId, notOwned);
+      await commitOffsetsAcknowledged(consumer, offsets, opts.groupId);
+      for (const o of offsets) if (assigned.has(tpKey(o))) restartAt.set(tpKey(o), o.offset);
+    },
     lag: async () => {
       try {
         const a = await admin();

@@ -1,5 +1,6 @@
 import { PcxError, type Logger, type MetricsRegistry, type TopicSpec } from '@portcullis/common';
 import type { Bus, BusBatch, BusProducer, BusRecord, OutgoingRecord, ProducerOptions, SubscribeOptions, Subscription } from './bus.js';
+import { assertCommitRequest, partitionNotOwned } from './manual-commit.js';
 import { PartitionLog, type StoredRecord } from './memory-log.js';
 import { createPartitioner } from './partitioner.js';
 
@@ -45,6 +46,12 @@ interface Group {
   readonly id: string;
   members: Member[];
   readonly committed: Map<string, number>;
+  /**
+   * Where the owner reads a partition next. Set to the committed offset whenever the
+   * partition is granted to a member, so a new owner never inherits the previous owner's
+   * uncommitted progress; in 'batch' mode it moves with the committed offset.
+   */
+  readonly position: Map<string, number>;
   /** The member that may fetch a partition; absent while it moves between members. */
   readonly owner: Map<string, Member>;
   readonly inFlight: Map<string, Promise<void>>;
@@ -161,7 +168,7 @@ export class MemoryBus implements Bus {
     for (const topic of opts.topics) this.requireTopic(topic);
     let group = this.groups.get(opts.groupId);
     if (!group) {
-      group = { id: opts.groupId, members: [], committed: new Map(), owner: new Map(), inFlight: new Map(), failures: new Map(), rebalancing: Promise.resolve() };
+      group = { id: opts.groupId, members: [], committed: new Map(), position: new Map(), owner: new Map(), inFlight: new Map(), failures: new Map(), rebalancing: Promise.resolve() };
       this.groups.set(opts.groupId, group);
     }
     const member: Member = { id: this.nextMemberId++, group, opts, assigned: new Map(), paused: false, closed: false };
@@ -177,6 +184,14 @@ export class MemoryBus implements Bus {
         this.schedule();
       },
       lag: async () => this.lag(member),
+      commit: async (offsets) => {
+        assertCommitRequest(opts.commit, offsets, opts.groupId);
+        // Ownership lasts until the in-flight batch of a revoked partition has finished
+        // (as on Kafka, where the old owner may commit until it rejoins), then ends.
+        const notOwned = offsets.filter((o) => member.closed || !member.assigned.has(tpKey(o.topic, o.partition)));
+        if (notOwned.length > 0) throw partitionNotOwned(opts.groupId, notOwned);
+        for (const o of offsets) member.group.committed.set(tpKey(o.topic, o.partition), Number(o.offset));
+      },
       close: async () => {
         if (member.closed) return;
         member.closed = true;
@@ -223,9 +238,10 @@ export class MemoryBus implements Bus {
 
   /**
    * Recomputes who owns which partition and moves the partitions that change hands:
-   * the old owner's in-flight batch finishes (and commits), onRevoke runs, then the new
-   * owner's onAssign, and only then its first batch. Rebalances of one group run one at
-   * a time; `left` are members that just left and lose everything.
+   * the old owner's in-flight batch finishes (and, in 'batch' mode, commits), onRevoke
+   * runs, then the new owner's onAssign, and only then its first batch, read from the
+   * committed offset. Rebalances of one group run one at a time; `left` are members that
+   * just left and lose everything.
    */
   private rebalance(group: Group, left: Member[]): Promise<void> {
     const run = group.rebalancing.then(() => this.doRebalance(group, left));
@@ -268,6 +284,7 @@ export class MemoryBus implements Bus {
       for (const [k, tp] of added) {
         member.assigned.set(k, tp);
         group.owner.set(k, member);
+        group.position.set(k, group.committed.get(k) ?? 0);
       }
     }
     this.schedule();
@@ -354,11 +371,12 @@ export class MemoryBus implements Bus {
   private dispatch(group: Group, member: Member, k: string, tp: TP): void {
     const log = this.topics.get(tp.topic)?.logs[tp.partition];
     if (!log) return;
-    const from = Math.max(group.committed.get(k) ?? log.startOffset, log.startOffset);
+    const manual = member.opts.commit === 'manual';
+    const from = Math.max(group.position.get(k) ?? log.startOffset, log.startOffset);
     const records = log.read(from, member.opts.maxBatch ?? this.defaultMaxBatch);
     if (records.length === 0) {
       // Everything from `from` on was compacted away: nothing to deliver, move on.
-      if (from < log.endOffset) group.committed.set(k, log.endOffset);
+      if (from < log.endOffset) this.advance(group, k, log.endOffset, manual);
       return;
     }
     const batch: BusBatch = {
@@ -371,7 +389,7 @@ export class MemoryBus implements Bus {
     const done = (async () => {
       try {
         await member.opts.handler(batch);
-        group.committed.set(k, last + 1);
+        this.advance(group, k, last + 1, manual);
         const failure = group.failures.get(k);
         if (failure) {
           group.failures.delete(k);
@@ -381,13 +399,24 @@ export class MemoryBus implements Bus {
         const attempts = (group.failures.get(k)?.attempts ?? 0) + 1;
         const delay = Math.min(this.retryInitialMs * 2 ** (attempts - 1), this.retryMaxMs);
         group.failures.set(k, { attempts, until: this.now() + delay });
-        this.logger.warn({ err: e, groupId: group.id, topic: tp.topic, partition: tp.partition, offset: from, attempts, retryInMs: delay }, 'batch handler failed; the batch will be delivered again');
+        // Manual mode: the subscriber rolled its state back to its last commit, so the
+        // partition restarts there. The member's last commit is the group's committed
+        // offset: only the owner commits, and it is set when the partition is granted.
+        if (manual && member.assigned.has(k)) group.position.set(k, group.committed.get(k) ?? from);
+        const again = manual ? 'the partition will be delivered again from its last commit' : 'the batch will be delivered again';
+        this.logger.warn({ err: e, groupId: group.id, topic: tp.topic, partition: tp.partition, offset: from, attempts, retryInMs: delay }, `batch handler failed; ${again}`);
       } finally {
         group.inFlight.delete(k);
         this.schedule();
       }
     })();
     group.inFlight.set(k, done);
+  }
+
+  /** Moves the owner past a batch; only 'batch' mode commits as it goes. */
+  private advance(group: Group, k: string, next: number, manual: boolean): void {
+    group.position.set(k, next);
+    if (!manual) group.committed.set(k, next);
   }
 
   private requireTopic(topic: string): MemoryTopic {

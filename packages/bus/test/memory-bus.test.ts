@@ -1,6 +1,6 @@
 import { MetricsRegistry, silentLogger } from '@portcullis/common';
 import { describe, expect, it } from 'vitest';
-import type { BusBatch, BusRecord } from '../src/bus.js';
+import type { BusBatch, BusRecord, Subscription } from '../src/bus.js';
 import { MemoryBus } from '../src/memory-bus.js';
 import { partitionForKey } from '../src/partitioner.js';
 import { byKey, text, waitFor } from './helpers.js';
@@ -312,6 +312,184 @@ describe('MemoryBus compaction and retention', () => {
     await bus.subscribe({ groupId: 'g', topics: ['r'], handler: async (b) => void got.push(...b.records.map((r) => text(r.value) ?? '')) });
     await waitFor('retained records', () => got.length === 100);
     expect(got[0]).toBe('400');
+    await bus.close();
+  });
+});
+
+describe('MemoryBus manual commit', () => {
+  const values = (records: readonly BusRecord[]) => records.map((r) => text(r.value) ?? '');
+  const totalLag = async (sub: Subscription) => (await sub.lag()).reduce((a, l) => a + l.lag, 0n);
+
+  it('commits nothing when handlers resolve or on close; commit() stores, lag follows it, and the next member starts there', async () => {
+    const bus = await busWith('t', 1);
+    const p = await bus.producer();
+    const got: string[] = [];
+    const sub = await bus.subscribe({ groupId: 'g', topics: ['t'], commit: 'manual', maxBatch: 2, handler: async (b) => void got.push(...values(b.records)) });
+    await p.send('t', ['a', 'b', 'c', 'd'].map((v) => rec('k', v)));
+    await waitFor('all records', () => got.length === 4);
+    expect(got).toEqual(['a', 'b', 'c', 'd']);
+    expect(await totalLag(sub)).toBe(4n); // two batches resolved, nothing committed
+    await sub.commit([{ topic: 't', partition: 0, offset: '1' }]);
+    expect(await totalLag(sub)).toBe(3n);
+    await sub.close();
+
+    const again: string[] = [];
+    const next = await bus.subscribe({ groupId: 'g', topics: ['t'], commit: 'manual', handler: async (b) => void again.push(...values(b.records)) });
+    await waitFor('from the commit', () => again.length === 3);
+    expect(again).toEqual(['b', 'c', 'd']);
+    await next.commit([{ topic: 't', partition: 0, offset: '4' }]);
+    expect(await totalLag(next)).toBe(0n);
+    await bus.close();
+  });
+
+  it('delivers the partition again from the last commit after a handler throws, including batches that succeeded since', async () => {
+    const bus = await busWith('t', 1);
+    const p = await bus.producer();
+    const sub: { current?: Subscription } = {};
+    const got: string[] = [];
+    let thrown = false;
+    sub.current = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      commit: 'manual',
+      maxBatch: 1,
+      handler: async (b) => {
+        const v = values(b.records)[0] ?? '';
+        got.push(v);
+        if (v === '1') await sub.current?.commit([{ topic: 't', partition: 0, offset: '2' }]); // up to and including '1'
+        if (v === '4' && !thrown) {
+          thrown = true;
+          throw new Error('downstream unavailable');
+        }
+      },
+    });
+    await p.send('t', ['0', '1', '2', '3', '4'].map((v) => rec('k', v)));
+    await waitFor('re-delivery', () => got.length === 8);
+    expect(got).toEqual(['0', '1', '2', '3', '4', '2', '3', '4']);
+    expect(await totalLag(sub.current)).toBe(3n); // neither the failure nor the success after it committed
+    await sub.current.close();
+
+    const later: string[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['t'], commit: 'manual', handler: async (b) => void later.push(...values(b.records)) });
+    await waitFor('from the commit', () => later.length === 3);
+    expect(later).toEqual(['2', '3', '4']);
+    await bus.close();
+  });
+
+  it('a batch-mode handler that throws still gets only the failed batch again', async () => {
+    const bus = await busWith('t', 1);
+    const p = await bus.producer();
+    const got: string[] = [];
+    let thrown = false;
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      maxBatch: 1,
+      handler: async (b) => {
+        const v = values(b.records)[0] ?? '';
+        got.push(v);
+        if (v === '2' && !thrown) {
+          thrown = true;
+          throw new Error('downstream unavailable');
+        }
+      },
+    });
+    await p.send('t', ['0', '1', '2', '3'].map((v) => rec('k', v)));
+    await waitFor('all', () => got.length === 5);
+    expect(got).toEqual(['0', '1', '2', '2', '3']);
+    await bus.close();
+  });
+
+  it('a partition that moves to a new member is read from the last commit, not from where the old owner got to', async () => {
+    const bus = await busWith('t', 2);
+    const p = await bus.producer();
+    // Partition 1 moves to the second member (balanced by count, earliest member first).
+    const keys = Array.from({ length: 40 }, (_, i) => `k${i}`).filter((k) => partitionForKey(k, 2) === 1);
+    const key = keys[0] ?? 'missing';
+    const a: { sub?: Subscription; got: string[]; revoked: number[] } = { got: [], revoked: [] };
+    a.sub = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      commit: 'manual',
+      maxBatch: 1,
+      handler: async (b) => {
+        const v = values(b.records)[0] ?? '';
+        a.got.push(v);
+        if (v === '1') await a.sub?.commit([{ topic: 't', partition: 1, offset: '2' }]);
+      },
+      onRevoke: (tps) => void a.revoked.push(...tps.map((t) => t.partition)),
+    });
+    await p.send('t', ['0', '1', '2', '3'].map((v) => rec(key, v)));
+    await waitFor('a consumes', () => a.got.length === 4);
+
+    const gotB: BusRecord[] = [];
+    await bus.subscribe({ groupId: 'g', topics: ['t'], commit: 'manual', handler: async (b) => void gotB.push(...b.records) });
+    expect(a.revoked).toEqual([1]);
+    await waitFor('b reads from the commit', () => gotB.length === 2);
+    expect(gotB.map((r) => `${r.partition}:${text(r.value)}`)).toEqual(['1:2', '1:3']);
+    // a does not own partition 1 any more: its commit is refused, and nothing moved.
+    await expect(a.sub.commit([{ topic: 't', partition: 1, offset: '4' }])).rejects.toMatchObject({ code: 'PCX_AUDIT_UNAVAILABLE', context: { reason: 'not-owner' } });
+    expect((await a.sub.lag()).find((l) => l.partition === 1)?.lag).toBe(2n);
+    await bus.close();
+  });
+
+  it('a member that gets a partition back restarts it after a failure from the commit made meanwhile, not from where it first read it', async () => {
+    const bus = await busWith('t', 2);
+    const p = await bus.producer();
+    const key = Array.from({ length: 40 }, (_, i) => `k${i}`).find((k) => partitionForKey(k, 2) === 1) ?? 'missing';
+    const gotA: string[] = [];
+    let failOn = '';
+    await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      commit: 'manual',
+      maxBatch: 1,
+      handler: async (b) => {
+        const v = values(b.records)[0] ?? '';
+        gotA.push(v);
+        if (v === failOn) {
+          failOn = '';
+          throw new Error('downstream unavailable');
+        }
+      },
+    });
+    await p.send('t', ['0', '1', '2', '3'].map((v) => rec(key, v)));
+    await waitFor('a reads everything, committing nothing', () => gotA.length === 4);
+
+    // Partition 1 moves to b, which reads it from the start and commits all of it, then leaves.
+    const b: { sub?: Subscription; got: string[] } = { got: [] };
+    b.sub = await bus.subscribe({
+      groupId: 'g',
+      topics: ['t'],
+      commit: 'manual',
+      handler: async (batch) => {
+        b.got.push(...values(batch.records));
+        const r = batch.records[batch.records.length - 1];
+        if (r) await b.sub?.commit([{ topic: 't', partition: r.partition, offset: String(Number(r.offset) + 1) }]);
+      },
+    });
+    await waitFor('b reads the moved partition', () => b.got.length === 4);
+    await b.sub.close();
+
+    failOn = '5';
+    await p.send('t', ['4', '5'].map((v) => rec(key, v)));
+    await waitFor('a fails once and gets the partition again', () => gotA.length === 8);
+    expect(gotA.slice(4)).toEqual(['4', '5', '4', '5']);
+    await bus.close();
+  });
+
+  it('refuses commits for partitions the member does not own, after close, on batch subscriptions and for bad offsets', async () => {
+    const bus = await busWith('t', 1);
+    await bus.ensureTopics([{ name: 'other', partitions: 1, cleanupPolicy: 'delete' }]);
+    const sub = await bus.subscribe({ groupId: 'g', topics: ['t'], commit: 'manual', handler: async () => {} });
+    await expect(sub.commit([{ topic: 'other', partition: 0, offset: '0' }])).rejects.toMatchObject({ code: 'PCX_AUDIT_UNAVAILABLE', message: expect.stringContaining('other/0') });
+    await expect(sub.commit([{ topic: 't', partition: 3, offset: '0' }])).rejects.toMatchObject({ code: 'PCX_AUDIT_UNAVAILABLE', message: expect.stringContaining('t/3') });
+    await expect(sub.commit([{ topic: 't', partition: 0, offset: '-1' }])).rejects.toMatchObject({ code: 'PCX_BAD_REQUEST' });
+    await sub.commit([]);
+    await sub.close();
+    await expect(sub.commit([{ topic: 't', partition: 0, offset: '0' }])).rejects.toMatchObject({ code: 'PCX_AUDIT_UNAVAILABLE', context: { reason: 'not-owner' } });
+    const batchMode = await bus.subscribe({ groupId: 'g2', topics: ['t'], handler: async () => {} });
+    await expect(batchMode.commit([{ topic: 't', partition: 0, offset: '0' }])).rejects.toMatchObject({ code: 'PCX_BAD_REQUEST' });
     await bus.close();
   });
 });

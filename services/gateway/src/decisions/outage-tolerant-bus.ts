@@ -1,5 +1,5 @@
 import type { Logger } from '@portcullis/common';
-import type { Bus, SubscribeOptions, Subscription } from '@portcullis/bus';
+import { partitionNotOwned, type Bus, type SubscribeOptions, type Subscription } from '@portcullis/bus';
 
 /**
  * The bus as seen by other views rebuilt at start (approvals), for a gateway that starts
@@ -69,6 +69,11 @@ function backgroundSubscription(bus: Bus, options: SubscribeOptions, logger: Log
       inner?.resume();
     },
     lag: async () => (inner ? inner.lag() : []),
+    // Until it has joined, the member owns no partition, so there is nothing it may commit.
+    commit: async (offsets) => {
+      if (inner) return inner.commit(offsets);
+      if (offsets.length > 0) throw partitionNotOwned(options.groupId, offsets);
+    },
     async close() {
       closed = true;
       wake();
