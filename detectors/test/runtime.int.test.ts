@@ -64,7 +64,7 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     open.length = 0;
   });
 
-  async function start(bus: Bus, topics: DetectorTopics, groupId: string, metrics = new MetricsRegistry(), maxPendingRecords?: number): Promise<DetectorRuntime> {
+  async function start(bus: Bus, topics: DetectorTopics, groupId: string, metrics = new MetricsRegistry(), maxPendingRecords?: number, commitIntervalMs?: number): Promise<DetectorRuntime> {
     const runtime = await runDetectors({
       bus,
       scorers: [createCredentialOriginScorer(scorerSettings) as Scorer<unknown>],
@@ -72,7 +72,7 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
       metrics,
       topics,
       // Through the config schema, as the CLI passes it.
-      config: detectorsSchema.parse({ groupId, runtime: maxPendingRecords ? { maxPendingRecords } : {} }),
+      config: detectorsSchema.parse({ groupId, runtime: { ...(maxPendingRecords ? { maxPendingRecords } : {}), ...(commitIntervalMs !== undefined ? { commitIntervalMs } : {}) } }),
       partitions: { events: 3, alerts: 1, decisions: 1, dlq: 1, state: 1 },
       core: { productVersion: '0.1.0-test' },
       lagIntervalMs: 200,
@@ -185,6 +185,8 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     const first = await start(bus, topics, groupId);
     for (const a of agents) await publish(bus, topics.events, encodeAll(Array.from({ length: 60 }, (_, i) => spec(a, i, ORIGIN_A))), a.subject);
     await until('the baselines', () => first.stats().events === 180);
+    // Flushed and committed within the commit interval (lag counts committed offsets).
+    await until('the commit', () => first.stats().lag.length === 3 && first.stats().lag.every((l) => l.lag === 0));
 
     const second = await start(bus, topics, groupId);
     await until('the split', () => first.stats().partitions.length + second.stats().partitions.length === 3 && second.stats().partitions.length > 0 && second.stats().restoring.length === 0);
@@ -199,5 +201,88 @@ describe.each<BusKind>(['memory', 'kafka'])('detector runtime on the %s bus', (k
     const alerts = await readAll(bus, topics.alerts);
     const credentials = alerts.map((r) => (JSON.parse(String(r.value)) as { actor: { user: { credential_uid: string } } }).actor.user.credential_uid);
     expect(credentials.sort()).toEqual(agents.map((a) => a.credentialId).sort());
+  });
+
+  it('flushes state and commits once per commit interval, and on a clean close', async () => {
+    const bus = await makeBus(kind);
+    open.push(bus);
+    const topics = testTopics(`${kind}-interval`);
+    const groupId = `g-${topics.events}`;
+    const first = await start(bus, topics, groupId, new MetricsRegistry(), undefined, 60_000);
+    await publish(bus, topics.events, encodeAll(fromA(30)));
+    await until('the events', () => first.stats().events === 30);
+    await publish(bus, topics.events, encodeAll(fromA(30).map((e, i) => ({ ...e, time: T0 + (30 + i) * MINUTE }))));
+    await until('more events', () => first.stats().events === 60);
+    // Nothing flushed within the minute: the changelog holds no state yet.
+    expect(first.stats().flushes).toBe(0);
+    expect((await readAll(bus, topics.state('credential-origin'))).length).toBe(0);
+    await first.close();
+    // The close flushed: one record for the credential however many batches changed it.
+    const changelog = await readAll(bus, topics.state('credential-origin'));
+    expect(changelog.filter((r) => r.key?.toString().endsWith(':tok_int'))).toHaveLength(1);
+
+    const second = await start(bus, topics, groupId);
+    await until('the partitions', () => second.stats().partitions.length === 3);
+    expect(second.stats().state[0]?.entries).toBe(1);
+    await publish(bus, topics.events, encodeAll([{ credentialId: 'tok_int', subject: 'agent:int', time: T0 + 62 * MINUTE, eventId: 'evt-interval-b', ...ORIGIN_B }]));
+    await until('the event from B', () => second.stats().events === 1);
+    // Mature baseline restored from the flushed changelog, nothing replayed.
+    expect(second.stats()).toMatchObject({ alerts: 1, duplicates: 0 });
+  });
+});
+
+describe('detector runtime on the kafka bus, crash inside a commit interval', () => {
+  it('a member that dies without flushing is replayed by the next from the last commit: same alert ids, nothing counted twice', async () => {
+    const topics = testTopics('kafka-crash');
+    const groupId = `g-${topics.events}`;
+    const runtime = async (bus: Bus, commitIntervalMs: number): Promise<DetectorRuntime> =>
+      runDetectors({
+        bus,
+        scorers: [createCredentialOriginScorer(scorerSettings) as Scorer<unknown>],
+        logger,
+        topics,
+        config: detectorsSchema.parse({ groupId, runtime: { commitIntervalMs } }),
+        partitions: { events: 3, alerts: 1, decisions: 1, dlq: 1, state: 1 },
+        core: { productVersion: '0.1.0-test' },
+        lagIntervalMs: 200,
+      });
+    const crashing = await makeBus('kafka');
+    const doomed = await runtime(crashing, 600_000);
+    const newOrigin: EventSpec = { credentialId: 'tok_int', subject: 'agent:int', time: T0 + 61 * MINUTE, eventId: 'evt-crash-b', ...ORIGIN_B };
+    await publish(crashing, topics.events, [...encodeAll(fromA(60)), ...encodeAll([newOrigin])]);
+    await until('the alert', () => doomed.stats().alerts === 1);
+    expect(doomed.stats().flushes).toBe(0);
+    // The process dies: its connections go, nothing is flushed or committed.
+    await crashing.close();
+
+    const bus = await makeBus('kafka');
+    try {
+      const next = await runtime(bus, 1_000);
+      try {
+        // Everything since the last commit (here: all of it) is scored again, once.
+        await until('the replay', () => next.stats().events === 61);
+        expect(next.stats()).toMatchObject({ alerts: 1, decisions: 1 });
+        expect(next.stats().state[0]?.entries).toBe(1);
+        const alerts = await readAll(bus, topics.alerts);
+        expect(alerts).toHaveLength(2); // at least once …
+        expect(new Set(alerts.map((a) => a.key?.toString())).size).toBe(1); // … under one id
+        await until('the commit', () => next.stats().flushes > 0 && next.stats().lag.length === 3 && next.stats().lag.every((l) => l.lag === 0));
+      } finally {
+        await next.close();
+      }
+      // Committed and flushed: a third member replays nothing.
+      const third = await runtime(bus, 1_000);
+      try {
+        await until('the partitions', () => third.stats().partitions.length === 3);
+        await publish(bus, topics.events, encodeAll([{ credentialId: 'tok_int', subject: 'agent:int', time: T0 + 63 * MINUTE, ...ORIGIN_A }]));
+        await until('the new event', () => third.stats().events === 1);
+        expect(third.stats()).toMatchObject({ alerts: 0, duplicates: 0 });
+      } finally {
+        await third.close();
+      }
+    } finally {
+      await doomed.close().catch(() => {});
+      await bus.close();
+    }
   });
 });

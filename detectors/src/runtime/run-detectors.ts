@@ -2,7 +2,7 @@ import type { Bus, BusBatch, BusProducer, Subscription } from '@portcullis/bus';
 import { Topics, stateTopic, type DetectorsConfig, type Logger, type MetricsRegistry, type TopicSpec, MetricsRegistry as Registry, DAY_MS } from '@portcullis/common';
 import type { Scorer } from '../scorer.js';
 import type { RiskAggregator } from '../scorers/risk-aggregation.js';
-import { DetectorCore, type BatchResult, type CoreOptions, type OutRecord } from './core.js';
+import { DetectorCore, WindowRolledBack, type BatchResult, type CoreOptions, type OutRecord } from './core.js';
 import { detectorMetrics } from './metrics.js';
 import { PublishGate } from './publish-gate.js';
 import { SideInputFeed } from './side-inputs.js';
@@ -44,6 +44,10 @@ export interface RunDetectorsOptions {
   core?: Partial<Omit<CoreOptions, 'consumer' | 'aggregator'>>;
   /** Records per batch handed to the scorers. */
   maxBatch?: number;
+  /** Wall-clock time between a partition's state flushes and offset commits (0 = every batch). Default from config (1 s). */
+  commitIntervalMs?: number;
+  /** A partition flushes sooner after this many records. Default from config. */
+  commitMaxRecords?: number;
   /** Back-pressure: pause consuming above this many unacknowledged output records (resume at half). */
   maxPendingRecords?: number;
   /** How often lag is sampled (wall clock; it is an operational metric, not a detection input). */
@@ -62,6 +66,9 @@ export interface DetectorStats {
   /** Records not scored again: already applied before a restart, or a duplicate event id. */
   duplicates: number;
   publishFailures: number;
+  /** State flushes (changelog written, offsets committed) and those that failed. */
+  flushes: number;
+  flushFailures: number;
   /** Events partitions owned here whose state is restored … */
   partitions: number[];
   /** … and those still replaying their changelog. */
@@ -82,10 +89,17 @@ export interface DetectorRuntime {
 /**
  * Runs the scorers over the events topic as one member of a consumer group. Per batch:
  * decode (bad records → dead letters), score against per-partition state, publish the
- * alerts, decisions and changelog entries, and only when the broker has acknowledged all
- * of them return, so the bus commits the batch's offsets. A partition's state is
- * restored from the changelog when it is assigned, so a restarted or rebalanced member
- * neither forgets baselines nor raises an old alert under a new id.
+ * alerts, decisions and dead letters. Every commit interval (or sooner after
+ * commitMaxRecords) a partition flushes: the changelog gets each entity the interval
+ * changed once, with each store's applied offset, and only once the broker has
+ * acknowledged it are the offsets committed (the bus's manual mode). Like Kafka Streams'
+ * commit.interval.ms, this is what keeps the changelog at a record per busy entity per
+ * second instead of a record per entity per batch. Any failure puts the partition back
+ * to its last flush and the bus re-delivers from the offset committed with it, so the
+ * replay yields the same alerts under the same ids. commitIntervalMs 0 flushes and
+ * commits after every batch. A partition's state is restored from the changelog when it
+ * is assigned, so a restarted or rebalanced member neither forgets baselines nor raises
+ * an old alert under a new id.
  */
 export async function runDetectors(options: RunDetectorsOptions): Promise<DetectorRuntime> {
   const { bus, scorers } = options;
@@ -94,11 +108,15 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   const logger = options.logger.child({ component: 'detectors', groupId });
   const m = detectorMetrics(options.metrics ?? new Registry());
   const bounds = options.config?.runtime;
+  const commitIntervalMs = options.commitIntervalMs ?? bounds?.commitIntervalMs ?? 1_000;
+  const commitMaxRecords = options.commitMaxRecords ?? bounds?.commitMaxRecords ?? 100_000;
+  const windowed = commitIntervalMs > 0;
   const core = new DetectorCore(scorers, {
     ...(bounds ? { maxKeysPerPartition: bounds.maxKeysPerPartition, evictIntervalMs: bounds.evictIntervalMs, recentAlertIds: bounds.recentAlertIds } : {}),
     ...options.core,
     consumer: groupId,
     aggregator: options.aggregator,
+    flush: windowed ? 'explicit' : 'batch',
   });
 
   await bus.ensureTopics(topicLayout(topics, core.storeNames(), options.partitions ?? {}));
@@ -135,7 +153,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   }
   // ── end side inputs
 
-  const counts = { events: 0, alerts: 0, decisions: 0, suppressed: 0, deadLetters: 0, duplicates: 0, publishFailures: 0 };
+  const counts = { events: 0, alerts: 0, decisions: 0, suppressed: 0, deadLetters: 0, duplicates: 0, publishFailures: 0, flushes: 0, flushFailures: 0 };
   let lag: DetectorStats['lag'] = [];
   // The gate is built before the subscription exists (the handler needs it).
   const consuming: { subscription?: Subscription } = {};
@@ -174,45 +192,103 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   };
 
   /**
-   * Two phases: alerts, decisions and dead letters first, the changelog (with each
-   * store's applied offset) only once those are acknowledged. A crash in between
-   * re-delivers the batch against the old state, which re-emits the same ids; a crash
-   * after the changelog skips the applied records on restore. The other order could
-   * restore a state whose alert was never published — and skip the record that raised it.
+   * Two phases: alerts, decisions and dead letters per batch; the changelog (with each
+   * store's applied offset) only at a flush, after those were acknowledged. A crash in
+   * between re-delivers from the last commit against the last flushed state, which
+   * re-emits the same ids; a crash after the changelog but before the commit skips the
+   * applied records on restore. The other order could restore a state whose alert was
+   * never published — and skip the record that raised it.
    */
-  const publish = async (out: BatchResult): Promise<void> => {
-    const phase = async (batches: Array<[string, OutRecord[]]>): Promise<void> => {
-      await Promise.all(batches.filter(([, records]) => records.length > 0).map(([topic, records]) => producer.send(topic, records)));
-    };
-    await phase([
-      [topics.decisions, out.decisions],
-      [topics.alerts, out.alerts],
-      [topics.dlq, out.deadLetters],
-    ]);
-    await phase([...out.changelog].map(([store, records]) => [topics.state(store), records] as [string, OutRecord[]]));
+  const publish = async (batches: Array<[string, OutRecord[]]>): Promise<void> => {
+    let records = 0;
+    for (const [, r] of batches) records += r.length;
+    await gate.track(records, () => Promise.all(batches.filter(([, r]) => r.length > 0).map(([topic, r]) => producer.send(topic, r))).then(() => undefined));
+  };
+  const changelogBatches = (changelog: Map<string, OutRecord[]>): Array<[string, OutRecord[]]> => [...changelog].map(([store, records]) => [topics.state(store), records]);
+
+  // Per partition: work runs one at a time (a batch, or the timer's flush), the open
+  // window's age and size, and partitions whose timer flush failed (their next batch
+  // must make the bus rewind to the last commit, since the state went back to it).
+  const chains = new Map<number, Promise<void>>();
+  const windows = new Map<number, { openedAt: number; records: number }>();
+  const mustRewind = new Set<number>();
+  const serially = <T>(partition: number, work: () => Promise<T>): Promise<T> => {
+    const run = (chains.get(partition) ?? Promise.resolve()).then(work);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    chains.set(partition, tail);
+    void tail.then(() => {
+      if (chains.get(partition) === tail) chains.delete(partition);
+    });
+    return run;
   };
 
-  const handler = async (batch: BusBatch): Promise<void> => {
-    if (!core.has(batch.partition)) await restore([batch.partition]);
-    if (sides?.wants(batch.records)) await sides.catchUp(); // side inputs: views current before scoring
-    const out = core.process(batch.partition, batch.records);
-    let records = out.alerts.length + out.decisions.length + out.deadLetters.length;
-    for (const c of out.changelog.values()) records += c.length;
+  /** Flushes a partition's open window: changelog, then the offset commit. On failure the partition is back at its last flush. */
+  const flush = async (partition: number): Promise<void> => {
+    windows.delete(partition);
+    const f = core.flush(partition);
+    if (!f) return;
     try {
-      await gate.track(records, () => publish(out));
+      await publish(changelogBatches(f.changelog));
+      if (f.lastOffset >= 0) await consuming.subscription?.commit([{ topic: topics.events, partition, offset: String(f.lastOffset + 1) }]);
+      counts.flushes += 1;
+      m.flushes.inc();
     } catch (e) {
-      out.rollback();
-      counts.publishFailures += 1;
-      m.publishFailures.inc();
+      // Still ours (a partition revoked meanwhile has no state left to put back).
+      if (core.has(partition)) f.rollback();
+      counts.flushFailures += 1;
+      m.flushFailures.inc();
       throw e;
     }
+  };
+
+  const handler = (batch: BusBatch): Promise<void> =>
+    serially(batch.partition, async () => {
+      const partition = batch.partition;
+      if (mustRewind.delete(partition)) throw new Error(`partition ${partition}: state went back to its last flush; replaying from the last commit`);
+      if (!core.has(partition)) await restore([partition]);
+      if (sides?.wants(batch.records)) await sides.catchUp(); // side inputs: views current before scoring
+      let out: BatchResult;
+      try {
+        out = core.process(partition, batch.records);
+      } catch (e) {
+        windows.delete(partition); // the state is at the last flush: the bus re-delivers from the commit
+        if (e instanceof WindowRolledBack) logger.warn({ partition }, 'a scorer failed inside the commit interval; replaying it from the last commit with that event parked');
+        throw e;
+      }
+      try {
+        await publish([
+          [topics.decisions, out.decisions],
+          [topics.alerts, out.alerts],
+          [topics.dlq, out.deadLetters],
+          ...changelogBatches(out.changelog),
+        ]);
+      } catch (e) {
+        out.rollback();
+        windows.delete(partition);
+        counts.publishFailures += 1;
+        m.publishFailures.inc();
+        throw e;
+      }
+      count(out, partition);
+      if (!windowed) return;
+      const now = Date.now();
+      const w = windows.get(partition) ?? { openedAt: now, records: 0 };
+      w.records += batch.records.length;
+      windows.set(partition, w);
+      if (now - w.openedAt >= commitIntervalMs || w.records >= commitMaxRecords) await flush(partition);
+    });
+
+  const count = (out: BatchResult, partition: number): void => {
     counts.events += out.events;
     m.events.inc(undefined, out.events);
     counts.deadLetters += out.deadLetters.length;
     counts.duplicates += out.duplicates;
     if (out.duplicates) m.duplicates.inc(undefined, out.duplicates);
     m.deadLetters.inc(undefined, out.deadLetters.length);
-    if (out.deadLetters.length > 0) logger.warn({ partition: batch.partition, count: out.deadLetters.length }, 'records sent to the dead-letter topic');
+    if (out.deadLetters.length > 0) logger.warn({ partition, count: out.deadLetters.length }, 'records sent to the dead-letter topic');
     for (const [detector, c] of out.perDetector) {
       counts.alerts += c.alerts;
       counts.decisions += c.decisions;
@@ -221,6 +297,21 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
       if (c.decisions) m.decisions.inc({ detector }, c.decisions);
       if (c.suppressed) m.suppressed.inc({ detector }, c.suppressed);
     }
+  };
+
+  /** Flushes the windows older than the interval, for partitions whose traffic stopped. */
+  const flushDue = (all: boolean): Promise<void> => {
+    const now = Date.now();
+    const due = [...windows].filter(([, w]) => all || now - w.openedAt >= commitIntervalMs).map(([partition]) => partition);
+    return Promise.all(
+      due.map((partition) =>
+        serially(partition, () => flush(partition)).catch((e: unknown) => {
+          // The state went back to the last flush but the bus is past it: make it rewind.
+          if (core.has(partition)) mustRewind.add(partition);
+          logger.warn({ err: e, partition }, 'state flush failed; the partition replays from its last commit');
+        }),
+      ),
+    ).then(() => undefined);
   };
 
   const eventsTopicPartitions = (tps: ReadonlyArray<{ topic: string; partition: number }>) => tps.filter((tp) => tp.topic === topics.events).map((tp) => tp.partition);
@@ -237,10 +328,16 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
     topics: [topics.events],
     fromBeginning: true,
     maxBatch: options.maxBatch ?? bounds?.maxBatch,
+    commit: windowed ? 'manual' : 'batch',
     handler,
     onAssign: (tps) => restore(eventsTopicPartitions(tps)),
     onRevoke: (tps) => {
-      for (const p of eventsTopicPartitions(tps)) core.revoke(p);
+      // An unflushed window is dropped: the new owner replays it from the last commit.
+      for (const p of eventsTopicPartitions(tps)) {
+        core.revoke(p);
+        windows.delete(p);
+        mustRewind.delete(p);
+      }
     },
   });
 
@@ -256,6 +353,8 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   };
   const lagTimer = setInterval(() => void sampleLag(), options.lagIntervalMs ?? 5_000);
   lagTimer.unref();
+  const flushTimer = windowed ? setInterval(() => void flushDue(false), Math.max(10, Math.min(commitIntervalMs, 1_000) / 2)) : undefined;
+  flushTimer?.unref();
   const started = Date.now();
   let closed = false;
 
@@ -265,6 +364,9 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
       if (closed) return;
       closed = true;
       clearInterval(lagTimer);
+      if (flushTimer) clearInterval(flushTimer);
+      // A clean leave commits what it scored, so the next owner does not replay it.
+      await flushDue(true);
       await sub.close();
       await sides?.close();
       await producer.close();

@@ -439,6 +439,15 @@ export const detectorsSchema = z
         /** Alert ids remembered per detector per partition to drop repeats. */
         recentAlertIds: z.number().int().min(1).default(1024),
         maxBatch: z.number().int().min(1).default(500),
+        /**
+         * Wall-clock time between state flushes of a partition: the changelog gets each
+         * entity changed since the last flush once, then the offsets are committed (0 =
+         * after every batch). Alerts and decisions are published per batch regardless; a
+         * crash replays at most this much (same alert ids).
+         */
+        commitIntervalMs: z.number().int().min(0).default(1_000),
+        /** A partition flushes sooner once it has scored this many records since its last flush (bounds the replay and the rollback copies held). */
+        commitMaxRecords: z.number().int().min(1).default(100_000),
       })
       .strict()
       .default({}),
