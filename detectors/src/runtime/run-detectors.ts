@@ -1,5 +1,5 @@
 import type { Bus, BusBatch, BusProducer, Subscription } from '@portcullis/bus';
-import { Topics, stateTopic, type DetectorsConfig, type Logger, type MetricsRegistry, type TopicSpec, MetricsRegistry as Registry, DAY_MS } from '@portcullis/common';
+import { Topics, isPcxError, stateTopic, type DetectorsConfig, type Logger, type MetricsRegistry, type TopicSpec, MetricsRegistry as Registry, DAY_MS } from '@portcullis/common';
 import type { Scorer } from '../scorer.js';
 import type { RiskAggregator } from '../scorers/risk-aggregation.js';
 import { DetectorCore, WindowRolledBack, type BatchResult, type CoreOptions, type OutRecord } from './core.js';
@@ -168,7 +168,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   });
 
   /** Rebuilds the given partitions' state from each detector's changelog. */
-  const restore = async (partitions: readonly number[]): Promise<void> => {
+  const restoreOnce = async (partitions: readonly number[]): Promise<void> => {
     const only = new Set(partitions);
     for (const p of partitions) core.assign(p);
     try {
@@ -188,6 +188,18 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
       // scoring against an empty baseline.
       for (const p of partitions) core.revoke(p);
       throw e;
+    }
+  };
+  /** Retries a restore the broker could not serve yet (a changelog topic created a moment ago has no leader for a while). */
+  const restore = async (partitions: readonly number[]): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await restoreOnce(partitions);
+      } catch (e) {
+        if (attempt >= 5 || !(isPcxError(e) && e.retriable)) throw e;
+        logger.warn({ err: e, partitions, attempt }, 'state restore failed; retrying');
+        await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+      }
     }
   };
 

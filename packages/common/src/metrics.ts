@@ -98,6 +98,8 @@ export class Histogram extends Metric {
 
 export class MetricsRegistry {
   private readonly metrics = new Map<string, Metric>();
+  /** Expositions of other registries (worker threads), merged into render() family by family. */
+  private readonly sources: Array<() => string> = [];
 
   counter(name: string, help: string): Counter {
     return this.register(name, () => new Counter(name, help));
@@ -117,12 +119,45 @@ export class MetricsRegistry {
     return m;
   }
 
-  /** Prometheus text exposition format 0.0.4. */
+  /** Adds another registry's exposition (e.g. a worker thread's, relabelled with withLabel) to every render(). */
+  addSource(render: () => string): void {
+    this.sources.push(render);
+  }
+
+  /** Prometheus text exposition format 0.0.4. A family that several sources share is written once, with all their samples. */
   render(): string {
-    const lines: string[] = [];
-    for (const m of this.metrics.values()) {
-      lines.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`, ...m.render());
+    const families = new Map<string, { head: string[]; samples: string[] }>();
+    for (const m of this.metrics.values()) families.set(m.name, { head: [`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} ${m.type}`], samples: m.render() });
+    for (const source of this.sources) {
+      let current: { head: string[]; samples: string[] } | undefined;
+      for (const line of source().split('\n')) {
+        if (line === '') continue;
+        const head = /^# (HELP|TYPE) (\S+)/.exec(line);
+        if (head) {
+          const name = head[2] as string;
+          current = families.get(name);
+          if (!current) families.set(name, (current = { head: [], samples: [] }));
+          if (!current.head.some((h) => h.startsWith(`# ${head[1] as string} `))) current.head.push(line);
+        } else current?.samples.push(line);
+      }
     }
+    const lines: string[] = [];
+    for (const f of families.values()) lines.push(...f.head, ...f.samples);
     return lines.join('\n') + '\n';
   }
+}
+
+/** Adds `key="value"` to every sample of an exposition (the thread a worker registry belongs to). */
+export function withLabel(exposition: string, key: string, value: string): string {
+  const label = `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+  return exposition
+    .split('\n')
+    .map((line) => {
+      if (line === '' || line.startsWith('#')) return line;
+      const brace = line.indexOf('{');
+      const space = line.indexOf(' ');
+      if (brace >= 0 && brace < space) return `${line.slice(0, brace + 1)}${label},${line.slice(brace + 1)}`;
+      return `${line.slice(0, space)}{${label}}${line.slice(space)}`;
+    })
+    .join('\n');
 }

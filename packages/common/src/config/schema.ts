@@ -448,6 +448,13 @@ export const detectorsSchema = z
         commitIntervalMs: z.number().int().min(0).default(1_000),
         /** A partition flushes sooner once it has scored this many records since its last flush (bounds the replay and the rollback copies held). */
         commitMaxRecords: z.number().int().min(1).default(100_000),
+        /**
+         * Worker threads of `portcullis detectors`, each one member of the consumer group
+         * with its own partitions, state and Kafka connections (Kafka Streams'
+         * num.stream.threads). Up to one per core; Kafka bus only (the in-process bus
+         * lives in one thread).
+         */
+        threads: z.number().int().min(1).max(64).default(1),
       })
       .strict()
       .default({}),
@@ -480,7 +487,12 @@ export const configSchema = z
     detectors: detectorsSchema.default({}),
     sink: sinkSchema.default({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.detectors.runtime.threads > 1 && c.bus.kind !== 'kafka') {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['detectors', 'runtime', 'threads'], message: 'more than one detector thread needs bus.kind: kafka (the in-process bus lives in one thread)' });
+    }
+  });
 
 export type PortcullisConfig = z.infer<typeof configSchema>;
 export type GatewayConfig = PortcullisConfig['gateway'];
