@@ -44,7 +44,7 @@ export interface RunDetectorsOptions {
   core?: Partial<Omit<CoreOptions, 'consumer' | 'aggregator'>>;
   /** Records per batch handed to the scorers. */
   maxBatch?: number;
-  /** Wall-clock time between a partition's state flushes and offset commits (0 = every batch). Default from config (1 s). */
+  /** Wall-clock time between a partition's state flushes and offset commits (0 = every batch). Default from config (5 s). */
   commitIntervalMs?: number;
   /** A partition flushes sooner after this many records. Default from config. */
   commitMaxRecords?: number;
@@ -108,7 +108,7 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
   const logger = options.logger.child({ component: 'detectors', groupId });
   const m = detectorMetrics(options.metrics ?? new Registry());
   const bounds = options.config?.runtime;
-  const commitIntervalMs = options.commitIntervalMs ?? bounds?.commitIntervalMs ?? 1_000;
+  const commitIntervalMs = options.commitIntervalMs ?? bounds?.commitIntervalMs ?? 5_000;
   const commitMaxRecords = options.commitMaxRecords ?? bounds?.commitMaxRecords ?? 100_000;
   const windowed = commitIntervalMs > 0;
   const core = new DetectorCore(scorers, {

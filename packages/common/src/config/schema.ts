@@ -443,9 +443,11 @@ export const detectorsSchema = z
          * Wall-clock time between state flushes of a partition: the changelog gets each
          * entity changed since the last flush once, then the offsets are committed (0 =
          * after every batch). Alerts and decisions are published per batch regardless; a
-         * crash replays at most this much (same alert ids).
+         * crash replays at most this much (same alert ids). Kafka Streams' at-least-once
+         * default is 30 s; 5 s keeps the replay short while a busy entity is still written
+         * once per interval rather than once per batch.
          */
-        commitIntervalMs: z.number().int().min(0).default(1_000),
+        commitIntervalMs: z.number().int().min(0).default(5_000),
         /** A partition flushes sooner once it has scored this many records since its last flush (bounds the replay and the rollback copies held). */
         commitMaxRecords: z.number().int().min(1).default(100_000),
         /**
