@@ -63,3 +63,26 @@ describe('EventIdRing undo log', () => {
     expect(new EventIdRing(8, -1).serialize()).toEqual(referenceSerialize(-1, []));
   });
 });
+
+describe('EventIdRing membership', () => {
+  it('agrees with a reference ring of the last `capacity` distinct ids, under heavy probe collisions', () => {
+    for (const capacity of [1, 2, 7, 64, 300]) {
+      const ring = new EventIdRing(capacity);
+      const reference: number[] = [];
+      // Homes (the hash's high part) from a handful of values, so probe runs are long and deletions shift them.
+      const colliding = (): number => Math.floor(rand() * 5) * 0x100000 * 64 + Math.floor(rand() * 3000);
+      for (let i = 0; i < 6_000; i++) {
+        const h = colliding();
+        ring.add(h);
+        if (!reference.includes(h)) {
+          reference.push(h);
+          if (reference.length > capacity) reference.shift();
+        }
+        if (i % 97 === 0) {
+          for (let k = 0; k < 5 * 0x100000 * 64; k += 0x100000 * 64) for (let low = 0; low < 3000; low += 37) expect(ring.has(k + low)).toBe(reference.includes(k + low));
+          expect(ring.clone().serialize()).toEqual(referenceSerialize(ring.upTo, reference));
+        }
+      }
+    }
+  });
+});

@@ -15,7 +15,8 @@
  */
 export class EventIdRing {
   private readonly ring: Float64Array;
-  private readonly set = new Set<number>();
+  /** The ring's ids as a set (an open-addressing table, see IdSet): no boxed numbers per id. */
+  private readonly set: IdSet;
   private head = 0;
   private size = 0;
   /** Per `add` since the last mark: the hash it evicted, or NaN when the ring was not full. */
@@ -26,6 +27,7 @@ export class EventIdRing {
     public upTo = -1,
   ) {
     this.ring = new Float64Array(Math.max(1, capacity));
+    this.set = new IdSet(Math.max(1, capacity));
   }
 
   has(h: number): boolean {
@@ -75,7 +77,7 @@ export class EventIdRing {
   clone(): EventIdRing {
     const c = new EventIdRing(this.capacity, this.upTo);
     c.ring.set(this.ring);
-    for (const h of this.set) c.set.add(h);
+    c.set.copyFrom(this.set);
     c.head = this.head;
     c.size = this.size;
     return c;
@@ -106,6 +108,76 @@ export class EventIdRing {
   }
 
 }
+
+/**
+ * A set of event-id hashes (non-negative integers below 2^52) in one Float64Array with
+ * linear probing and backward-shift deletion, sized to twice a power of two above its
+ * bound. A Set<number> of such values boxes every id into a heap number, which showed up
+ * as GC and hashing on the detectors' hot path.
+ */
+class IdSet {
+  private readonly slots: Float64Array;
+  private readonly mask: number;
+
+  constructor(bound: number) {
+    let size = 2;
+    while (size < bound * 2) size *= 2;
+    this.slots = new Float64Array(size).fill(EMPTY);
+    this.mask = size - 1;
+  }
+
+  has(h: number): boolean {
+    for (let i = this.home(h); ; i = (i + 1) & this.mask) {
+      const v = this.slots[i] as number;
+      if (v === h) return true;
+      if (v === EMPTY) return false;
+    }
+  }
+
+  add(h: number): void {
+    let i = this.home(h);
+    for (; ; i = (i + 1) & this.mask) {
+      const v = this.slots[i] as number;
+      if (v === h) return;
+      if (v === EMPTY) break;
+    }
+    this.slots[i] = h;
+  }
+
+  delete(h: number): void {
+    const mask = this.mask;
+    let i = this.home(h);
+    for (; ; i = (i + 1) & mask) {
+      const v = this.slots[i] as number;
+      if (v === EMPTY) return;
+      if (v === h) break;
+    }
+    // Backward shift: move later members of the probe run into the hole when their home allows it.
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const v = this.slots[j] as number;
+      if (v === EMPTY) break;
+      const home = this.home(v);
+      // v may move to i unless its home lies cyclically in (i, j].
+      if (i <= j ? home <= i || home > j : home <= i && home > j) {
+        this.slots[i] = v;
+        i = j;
+      }
+    }
+    this.slots[i] = EMPTY;
+  }
+
+  copyFrom(other: IdSet): void {
+    this.slots.set(other.slots);
+  }
+
+  private home(h: number): number {
+    // The low 32 bits of the FNV-1a half are well mixed.
+    return (h / 0x100000) & this.mask;
+  }
+}
+
+/** Event-id hashes are ≥ 0, so -1 marks a free slot. */
+const EMPTY = -1;
 
 /** What `EventIdRing.undo` returns a ring to. */
 export interface RingMark {
