@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import type { IAccessEvent } from '@portcullis/proto';
 import { parseConfig } from '@portcullis/common';
-import { createCredentialOriginScorer, createScorers, DetectorCore, NO_FINDINGS, type BatchResult, type CredentialOriginState, type InputRecord, type Scorer, type StateUpdate } from '../src/index.js';
+import { createCredentialOriginScorer, createScorers, DetectorCore, type BatchResult, type CredentialOriginState, type InputRecord, type Scorer } from '../src/index.js';
 import { encoded, ORIGIN_A, T0, MINUTE, type EventSpec } from './fixtures/events.js';
 import { pair, request } from './fixtures/agent-traffic.js';
+import { counterScorer, type Counter } from './fixtures/counter-scorer.js';
 
 /**
  * The batch contract between the runtime and in-place scorers: a scorer edits the state
@@ -17,41 +18,7 @@ function rec(s: EventSpec): InputRecord {
   return { topic: 'events', partition: 0, offset: String(offset), key: null, value: encoded(s), timestamp: T0 };
 }
 
-interface Counter {
-  n: number;
-  seen: string[];
-}
-
-/**
- * An in-place scorer counting events per credential. Command `boom` throws after it has
- * already edited the state (a half-applied update); command `key-boom` throws from keyOf,
- * which the runtime does not park (the whole batch fails).
- */
-function counter(name = 'counter'): Scorer<Counter> {
-  const clone = (s: Counter): Counter => ({ n: s.n, seen: s.seen.slice() });
-  const update = (s: Counter, e: IAccessEvent): StateUpdate<Counter> => {
-    s.n += 1;
-    s.seen.push(e.eventId ?? '');
-    if (e.command?.text === 'boom') throw new Error('scorer bug');
-    return { state: s, changed: true, findings: NO_FINDINGS };
-  };
-  return {
-    name,
-    keyOf: (e) => {
-      if (e.command?.text === 'key-boom') throw new Error('keyOf bug');
-      return e.identity?.credentialId || undefined;
-    },
-    init: () => ({ n: 0, seen: [] }),
-    update,
-    clone,
-    score: (s, e) => {
-      const u = update(clone(s), e);
-      return { state: u.state, findings: u.findings };
-    },
-    serialize: (s) => Buffer.from(JSON.stringify(s)),
-    deserialize: (b) => JSON.parse(b.toString('utf8')) as Counter,
-  };
-}
+const counter = (name = 'counter'): Scorer<Counter> => counterScorer(name);
 
 function coreOf(...scorers: Scorer<unknown>[]): DetectorCore {
   const core = new DetectorCore(scorers, { consumer: 'test' });

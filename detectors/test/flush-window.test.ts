@@ -1,9 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { encodeEvent, type IAccessEvent } from '@portcullis/proto';
 import { parseConfig } from '@portcullis/common';
-import { createAggregator, createScorers, DetectorCore, NO_FINDINGS, WindowRolledBack, type InputRecord, type OutRecord, type Scorer, type StateUpdate } from '../src/index.js';
+import { createAggregator, createScorers, DetectorCore, WindowRolledBack, type InputRecord, type OutRecord, type Scorer } from '../src/index.js';
 import { encoded, T0, MINUTE, type EventSpec } from './fixtures/events.js';
 import { pair } from './fixtures/agent-traffic.js';
+import { counterScorer, type Counter } from './fixtures/counter-scorer.js';
 
 /**
  * flush: 'explicit' — the runtime's commit interval. Batches add to an open window; a
@@ -12,34 +13,7 @@ import { pair } from './fixtures/agent-traffic.js';
  * state, alerts and changelog as if nothing had failed.
  */
 
-interface Counter {
-  n: number;
-  seen: string[];
-}
-
-/** An in-place scorer counting events per credential; command `boom` throws after editing the state. */
-function counter(name = 'counter'): Scorer<Counter> {
-  const clone = (s: Counter): Counter => ({ n: s.n, seen: s.seen.slice() });
-  const update = (s: Counter, e: IAccessEvent): StateUpdate<Counter> => {
-    s.n += 1;
-    s.seen.push(e.eventId ?? '');
-    if (e.command?.text === 'boom') throw new Error('scorer bug');
-    return { state: s, changed: true, findings: NO_FINDINGS };
-  };
-  return {
-    name,
-    keyOf: (e) => e.identity?.credentialId || undefined,
-    init: () => ({ n: 0, seen: [] }),
-    update,
-    clone,
-    score: (s, e) => {
-      const u = update(clone(s), e);
-      return { state: u.state, findings: u.findings };
-    },
-    serialize: (s) => Buffer.from(JSON.stringify(s)),
-    deserialize: (b) => JSON.parse(b.toString('utf8')) as Counter,
-  };
-}
+const counter = (name = 'counter'): Scorer<Counter> => counterScorer(name);
 
 function records(specs: EventSpec[], from = 0): InputRecord[] {
   return specs.map((s, i) => ({ topic: 'events', partition: 0, offset: String(from + i), key: null, value: encoded(s), timestamp: T0 }));

@@ -1,9 +1,11 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { createBus, type Bus, type BusProducer, type BusRecord } from '@portcullis/bus';
 import { busSchema, detectorsSchema, silentLogger } from '@portcullis/common';
-import { DeadLetter, encodeEvent, type IAccessEvent } from '@portcullis/proto';
-import { NO_FINDINGS, runDetectors, type DetectorRuntime, type DetectorTopics, type Scorer, type StateUpdate } from '../src/index.js';
+import { DeadLetter, encodeEvent } from '@portcullis/proto';
+import { runDetectors, type DetectorRuntime, type DetectorTopics, type Scorer } from '../src/index.js';
 import { accessEvent, T0, MINUTE, type EventSpec } from './fixtures/events.js';
+import { counterScorer } from './fixtures/counter-scorer.js';
+import { until } from '../../test/support/until.js';
 
 /**
  * Failures inside a commit interval, on the in-process bus: the partition's state goes
@@ -13,55 +15,6 @@ import { accessEvent, T0, MINUTE, type EventSpec } from './fixtures/events.js';
 
 const logger = silentLogger();
 const memoryBus = (): Bus => createBus(busSchema.parse({ kind: 'memory' }), logger, { memory: { retry: { initialMs: 5, maxMs: 20 } } });
-
-interface Counter {
-  n: number;
-  seen: string[];
-}
-
-/** Counts events per credential, raises one finding on the 5th; command `boom` throws (a scorer bug). */
-function counter(): Scorer<Counter> {
-  const clone = (s: Counter): Counter => ({ n: s.n, seen: s.seen.slice() });
-  const update = (s: Counter, e: IAccessEvent): StateUpdate<Counter> => {
-    if (e.command?.text === 'boom') throw new Error('scorer bug');
-    s.n += 1;
-    s.seen.push(e.eventId ?? '');
-    const findings =
-      s.n === 5
-        ? [
-            {
-              detector: 'counter',
-              key: e.identity?.credentialId ?? '',
-              title: 'fifth event',
-              description: 'the fifth event of a credential',
-              severity: 'medium' as const,
-              score: 0.5,
-              confidence: 0.9,
-              analytic: 'rule' as const,
-              subject: { kind: 'credential' as const, value: e.identity?.credentialId ?? '' },
-              eventIds: [e.eventId ?? ''],
-              firstSeen: Number(e.time ?? 0),
-              lastSeen: Number(e.time ?? 0),
-              details: {},
-            },
-          ]
-        : NO_FINDINGS;
-    return { state: s, changed: true, findings };
-  };
-  return {
-    name: 'counter',
-    keyOf: (e) => e.identity?.credentialId || undefined,
-    init: () => ({ n: 0, seen: [] }),
-    update,
-    clone,
-    score: (s, e) => {
-      const u = update(clone(s), e);
-      return { state: u.state, findings: u.findings };
-    },
-    serialize: (s) => Buffer.from(JSON.stringify(s)),
-    deserialize: (b) => JSON.parse(b.toString('utf8')) as Counter,
-  };
-}
 
 /** The in-process bus whose producers fail the next `failures` sends to topics matching `which` (a broker outage on that path). */
 function withFailingSends(bus: Bus, which: RegExp): { bus: Bus; fail(n: number): void } {
@@ -104,13 +57,6 @@ async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
   return out;
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const events = (from: number, n: number, extra: Partial<EventSpec> = {}): EventSpec[] => Array.from({ length: n }, (_, i) => ({ credentialId: 'tok', subject: 'agent:x', time: T0 + (from + i) * MINUTE, eventId: `e${from + i}`, ...extra }));
 
@@ -131,7 +77,7 @@ describe('detector runtime: failures inside a commit interval (in-process bus)',
   async function start(bus: Bus, topics: DetectorTopics, commitIntervalMs = 600_000): Promise<DetectorRuntime> {
     const r = await runDetectors({
       bus,
-      scorers: [counter() as Scorer<unknown>],
+      scorers: [counterScorer('counter', 5) as Scorer<unknown>],
       logger,
       topics,
       config: detectorsSchema.parse({ groupId: `g-${topics.events}`, runtime: { commitIntervalMs, maxBatch: 1 } }),

@@ -5,6 +5,7 @@ import { DeadLetter, decodeDecision, encodeEvent } from '@portcullis/proto';
 import { createCredentialOriginScorer, runDetectors, type DetectorRuntime, type DetectorTopics, type Scorer } from '../src/index.js';
 import { kafkaBrokers, uniqueTopic } from '../../test/support/kafka.js';
 import { accessEvent, ORIGIN_A, ORIGIN_B, T0, MINUTE, type EventSpec } from './fixtures/events.js';
+import { until } from '../../test/support/until.js';
 
 const logger = silentLogger();
 const scorerSettings = { maturityEvents: 50, maturityMs: 0, originTtlMs: 30 * 86_400_000, maxOriginsPerCredential: 64, alertScore: 0.5, block: true, blockTtlMs: 3_600_000 };
@@ -35,14 +36,6 @@ async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
   return out;
 }
 
-/** Polls until the condition holds; the deadline only keeps a broken run from hanging. */
-async function until(what: string, cond: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const fromA = (n: number): EventSpec[] => Array.from({ length: n }, (_, i) => ({ credentialId: 'tok_int', subject: 'agent:int', time: T0 + i * MINUTE, ...ORIGIN_A }));
 

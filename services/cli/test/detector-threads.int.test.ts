@@ -4,6 +4,7 @@ import { MetricsRegistry, parseConfig, silentLogger, Topics } from '@portcullis/
 import { encodeEvent, IdentityKind, Phase, type IAccessEvent } from '@portcullis/proto';
 import { kafkaBrokers } from '../../../test/support/kafka.js';
 import { mergeStats, startDetectorThreads } from '../src/components/detector-threads.js';
+import { until } from '../../../test/support/until.js';
 
 /**
  * detectors.runtime.threads: 2 — two group members in worker threads of one process,
@@ -12,13 +13,6 @@ import { mergeStats, startDetectorThreads } from '../src/components/detector-thr
  */
 const logger = silentLogger();
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('detector threads on Kafka', () => {
   it('split the partitions between threads, alert on a new origin, and merge stats and metrics', async () => {
@@ -63,7 +57,7 @@ describe('detector threads on Kafka', () => {
         });
         return out;
       };
-      await until('the alert for our credential', async () => (await ours()).length > 0);
+      await until('the alert for our credential', async () => (await ours()).length > 0, 90_000, 200);
       const alert = JSON.parse(String((await ours())[0]?.value)) as { class_uid: number; metadata: { product: { name: string } }; actor: { user: { credential_uid: string } } };
       expect(alert.class_uid).toBe(2004);
       expect(alert.actor.user.credential_uid).toBe(credentialId);
