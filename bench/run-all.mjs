@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 const scripts = [
   ['policy-decision.mjs'],
   ['masking-throughput.mjs'],
+  ['event-decode.mjs'],
   ['detectors-throughput.mjs'],
   ['sink-insert-rate.mjs'],
   ['exec-latency.mjs'],
