@@ -239,12 +239,16 @@ export async function runDetectors(options: RunDetectorsOptions): Promise<Detect
 
   /** Flushes a partition's open window: changelog, then the offset commit. On failure the partition is back at its last flush. */
   const flush = async (partition: number): Promise<void> => {
+    // A first batch can finish before subscribe() has returned the subscription to commit
+    // through: the window then stays open until the next batch or the timer.
+    const sub = consuming.subscription;
+    if (!sub) return;
     windows.delete(partition);
     const f = core.flush(partition);
     if (!f) return;
     try {
       await publish(changelogBatches(f.changelog));
-      if (f.lastOffset >= 0) await consuming.subscription?.commit([{ topic: topics.events, partition, offset: String(f.lastOffset + 1) }]);
+      if (f.lastOffset >= 0) await sub.commit([{ topic: topics.events, partition, offset: String(f.lastOffset + 1) }]);
       counts.flushes += 1;
       m.flushes.inc();
     } catch (e) {
