@@ -18,17 +18,15 @@
 // consumer-group members in one process (each thread consumes its partitions itself, so
 // nothing is relayed between threads). The figure is all events over the wall time from
 // one start signal to the last thread done.
-// Traffic: agents run sessions of a few commands; each command is a REQUEST (tables,
-// WHERE/LIMIT, statement type) and its RESPONSE (rows, bytes, PII counts, destination);
-// a session opens with an agent manifest now and then; a few agents read from new
-// origins, pull bulk rows or send card numbers to a new destination, so findings, the
-// aggregator and decisions are exercised too.
+// Traffic: bench/agent-traffic.mjs (sessions of REQUEST/RESPONSE pairs, manifests, and a
+// few agents that read from new origins, pull bulk rows or leak cards to a new destination).
 //   npm run build && node --expose-gc bench/detectors-throughput.mjs [--events 1000000] [--agents 10000] [--only DETECTOR|none] [--batch 500] [--commit-ms 5000] [--commit-records 100000] [--threads 1]
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { parseConfig } from '@portcullis/common';
 import { createAggregator, createScorers, DetectorCore } from '@portcullis/detectors';
-import { AccessEvent, ConnectionKind, encodeEvent, IdentityKind, Phase } from '@portcullis/proto';
+import { AccessEvent } from '@portcullis/proto';
+import { agentTraffic, TRAFFIC_T0 } from './agent-traffic.mjs';
 import { report } from './lib.mjs';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '1000000' }, agents: { type: 'string', default: '10000' }, only: { type: 'string' }, batch: { type: 'string', default: '500' }, 'commit-ms': { type: 'string' }, 'commit-records': { type: 'string' }, threads: { type: 'string', default: '1' } } });
@@ -42,59 +40,8 @@ const BATCH = Number(values.batch);
 const RUNTIME = parseConfig({}).detectors.runtime;
 const COMMIT_MS = Number(values['commit-ms'] ?? RUNTIME.commitIntervalMs);
 const COMMIT_RECORDS = Number(values['commit-records'] ?? RUNTIME.commitMaxRecords);
-const T0 = Date.UTC(2026, 0, 5);
-const TABLES = ['orders', 'customers', 'payments', 'items', 'refunds', 'payroll', 'invoices', 'shipments', 'audit_log', 'vendors'];
-const DESTINATIONS = ['app', 'report-svc', 'warehouse', 's3://exports'];
-
-let seed = 42;
-const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-const hex = (n, w) => n.toString(16).padStart(w, '0');
-
-// Per agent: current session and how many commands are left in it.
-const session = new Int32Array(AGENTS).fill(-1);
-const left = new Int32Array(AGENTS);
-const encoded = [];
-const partitionOf = [];
-let manifests = 0;
-let t = T0;
-for (let i = 0; encoded.length < N; i++) {
-  const a = Math.floor(rand() * AGENTS);
-  t += 250 + Math.floor(rand() * 500);
-  const identity = { subject: `agent:${a}`, kind: IdentityKind.AGENT, credentialId: `tok_${a}`, groups: ['agents'], issuer: 'https://idp.example' };
-  const o = Math.floor(rand() * (1 + (a % 3)));
-  const rogue = rand() < 0.0005;
-  const origin = { peerIp: `10.${(a >> 8) & 255}.${a & 255}.${rogue ? 200 : o}`, peerPort: 40000 + (i % 20000), declaredHost: `worker-${a}-${rogue ? 'x' : o}`, containerId: `ctr-${a}-${o}`, process: 'agent' };
-  const base = { environment: 'bench', gatewayId: `gw-${a % 3}`, identity, origin, connection: { name: 'orders', kind: ConnectionKind.POSTGRES, targetHost: 'db:5432', targetDb: 'orders' } };
-  const id = () => `0190f0a0-${hex(encoded.length >>> 16, 4)}-7${hex((encoded.length >>> 4) & 0xfff, 3)}-8${hex(encoded.length & 0xf, 3)}-${hex(a, 12)}`;
-  const push = (e) => {
-    encoded.push(encodeEvent(e));
-    partitionOf.push(a % PARTITIONS);
-  };
-  if (left[a] <= 0) {
-    session[a] = i;
-    left[a] = 3 + Math.floor(rand() * 20);
-    if (rand() < 0.2) {
-      manifests++;
-      push({ ...base, eventId: id(), sessionId: `s${a}-${i}`, time: t, phase: Phase.MANIFEST, manifest: { agentConfigHash: `cfg-${a % 50}`, endpoints: ['https://api.example/v1', 'db:5432'], env: [{ name: 'DB_URL', valueSha256: hex(a, 64), secretBearing: true }, { name: 'LOG_LEVEL', valueSha256: hex(1, 64) }], reportedAt: t - 40, sessionId: `s${a}-${i}` } });
-      if (encoded.length >= N) break;
-    }
-  }
-  left[a]--;
-  const sessionId = `s${a}-${session[a]}`;
-  const table = TABLES[(a + Math.floor(rand() * rand() * 4)) % TABLES.length];
-  const second = rand() < 0.2 ? [TABLES[(a + 1) % TABLES.length]] : [];
-  const bulk = rand() < 0.0005;
-  const filtered = !bulk && rand() < 0.9;
-  const command = { fingerprint: `SELECT * FROM ${table} WHERE id = $1 LIMIT $2`, statementType: 'SELECT', tables: [table, ...second], hasWhere: filtered, hasLimit: filtered, riskTags: [] };
-  const requestId = `r${i}`;
-  push({ ...base, eventId: id(), requestId, sessionId, time: t, phase: Phase.REQUEST, command });
-  if (encoded.length >= N) break;
-  const rows = bulk ? 250_000 : 1 + Math.floor(rand() * 40);
-  const leak = rand() < 0.0003;
-  const pii = leak ? [{ detector: 'card', count: 500 }] : rand() < 0.3 ? [{ detector: 'email', count: 1 + Math.floor(rand() * rows) }] : [];
-  const destination = leak ? `https://paste.example/${a}` : DESTINATIONS[a % DESTINATIONS.length];
-  push({ ...base, eventId: id(), requestId, sessionId, time: t + 2 + Math.floor(rand() * 30), phase: Phase.RESPONSE, command, response: { rows, bytes: 120 * rows + Math.floor(rand() * 400), durationMs: 0.5 + rand() * 3, pii, maskedFields: pii.length ? ['email'] : [], destination } });
-}
+const T0 = TRAFFIC_T0;
+const { encoded, partitionOf, manifests } = agentTraffic({ events: N, agents: AGENTS, partitions: PARTITIONS });
 
 function baseline() {
   const t0 = performance.now();
